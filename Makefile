@@ -1,0 +1,52 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv system-deps binaries lint unit integration e2e crds bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+binaries: venv
+	$(PY) -m connector_testbed build
+
+crds: venv
+	$(PY) -m connector_operator.crd_generate --write
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check operator extractors testbed
+	$(VENV)/bin/mypy operator/connector_operator extractors/connector_extractors testbed/connector_testbed
+	$(VENV)/bin/lint-imports
+
+unit: venv
+	$(PY) -m pytest tests/unit -q
+
+integration: venv system-deps
+	$(PY) -m pytest tests/integration -q
+
+e2e: venv system-deps binaries
+	$(PY) -m pytest tests/e2e -q
+
+test: venv system-deps binaries lint
+	$(PY) -m pytest tests -q
+
+demo: venv system-deps binaries
+	$(PY) -m connector_testbed demo
+
+bench: venv system-deps binaries
+	$(PY) bench/extract.py && $(PY) bench/push.py && $(PY) bench/operator.py
+
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
