@@ -1,0 +1,7 @@
+"""Shared pytest configuration: fixtures live in tests/fixtures/, one module per component."""
+
+pytest_plugins = [
+    "tests.fixtures.control_plane",
+    "tests.fixtures.databases",
+    "tests.fixtures.simulator",
+]
