@@ -76,7 +76,7 @@ build_helm() {
   say "helm $H: resolving and compiling"
   mkdir -p "$WORK/helm" && cd "$WORK/helm"
   go mod init local.invalid/helmbin >/dev/null 2>&1
-  go get "helm.sh/helm/v3@$H" >/dev/null 2>&1
+  go get "helm.sh/helm/v3/cmd/helm@$H" >/dev/null 2>&1
   go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$H" -o "$OUT/helm.tmp" helm.sh/helm/v3/cmd/helm
   mv "$OUT/helm.tmp" "$OUT/helm"
   say "helm $H: done"
