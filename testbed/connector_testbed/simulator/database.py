@@ -1,0 +1,84 @@
+"""The simulator's state on disk: one SQLite file, so tests and the demo can show what was imported.
+
+One connection guarded by a lock: the HTTP server is threaded, and SQLite serialises writers anyway.
+WAL mode lets `simulator show` read the file while `simulator serve` writes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS workspaces (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, versioning INTEGER NOT NULL, default_version_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, name TEXT NOT NULL, is_default INTEGER NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY,
+    version_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    technical_name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    type_path TEXT NOT NULL,
+    parent_id TEXT,
+    source_id TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    UNIQUE (version_id, path, type)
+);
+CREATE INDEX IF NOT EXISTS entities_parent ON entities (parent_id);
+CREATE INDEX IF NOT EXISTS entities_source ON entities (source_id, kind);
+CREATE TABLE IF NOT EXISTS primary_keys (
+    id TEXT NOT NULL, version_id TEXT NOT NULL, source_id TEXT NOT NULL, table_id TEXT NOT NULL,
+    name TEXT NOT NULL, column_id TEXT NOT NULL, pk_order INTEGER NOT NULL,
+    PRIMARY KEY (table_id, column_id)
+);
+CREATE TABLE IF NOT EXISTS foreign_keys (
+    id TEXT NOT NULL, version_id TEXT NOT NULL, source_id TEXT NOT NULL, name TEXT NOT NULL,
+    display_name TEXT NOT NULL, summary TEXT, pk_name TEXT NOT NULL,
+    child_table_id TEXT NOT NULL, parent_table_id TEXT NOT NULL, position INTEGER NOT NULL,
+    child_column_id TEXT NOT NULL, parent_column_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS foreign_keys_child ON foreign_keys (child_table_id, name);
+"""
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=OFF")
+        self.connection.executescript(SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            yield self.connection
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()

@@ -1,0 +1,104 @@
+"""Runtime switches: injected faults and the service limits, both settable while the server runs.
+
+`Faults` are things a real service does when it is unwell (5xx, latency, dropped connections, a batch
+that fails half-way, a token store that refuses everyone). `Limits` are the documented limits (rate,
+throttle, entity count, payload size), which tests shrink to reach them quickly.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Faults:
+    error_rate: float = 0.0  # probability that an API request answers `error_status`
+    error_status: int = 503
+    fail_next: int = 0  # the next N API requests answer `error_status`
+    drop_rate: float = 0.0  # probability that the connection is closed without an answer
+    drop_next: int = 0
+    latency_ms: int = 0  # added to every API request
+    mid_batch_fail_next: int = 0  # the next N bulktree requests write half of the batch, then answer 500
+    rate_limit_next: int = 0  # the next N API requests answer 429
+    bad_token: bool = False  # every token is refused
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_entities: int = 250_000  # per bulktree request
+    max_bytes: int = 100 * 1024 * 1024  # per request body
+    quota_per_hour: int = 28_800  # requests; beyond it the caller is blocked
+    block_seconds: float = 900.0  # how long a caller over quota is blocked ("15 minutes")
+    throttle_rps: float = 8.0  # beyond this rate each request is delayed
+    throttle_delay: float = 0.5  # by this much ("500ms")
+    send_retry_after: bool = True  # Retry-After on 429 (the real API does not document it)
+    composite_foreign_keys: bool = True  # whether FK rows sharing a name form one composite FK
+
+
+def _coerce(cls: type[Any], current: Any, changes: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(changes) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__.lower()} switch(es): {', '.join(sorted(unknown))}")
+    return replace(current, **changes)
+
+
+class Switchboard:
+    """The live faults and limits, and the counters of the `*_next` faults, shared by all threads."""
+
+    def __init__(self, faults: Faults | None = None, limits: Limits | None = None) -> None:
+        self._initial_faults = faults or Faults()
+        self._initial_limits = limits or Limits()
+        self._lock = threading.Lock()
+        self.faults = self._initial_faults
+        self.limits = self._initial_limits
+        self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not crypto
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults = self._initial_faults
+            self.limits = self._initial_limits
+            self._random = random.Random(self.faults.seed)  # noqa: S311
+
+    def set_faults(self, changes: dict[str, Any]) -> Faults:
+        with self._lock:
+            self.faults = _coerce(Faults, self.faults, changes)
+            if "seed" in changes:
+                self._random = random.Random(self.faults.seed)  # noqa: S311
+            return self.faults
+
+    def set_limits(self, changes: dict[str, Any]) -> Limits:
+        with self._lock:
+            self.limits = _coerce(Limits, self.limits, changes)
+            return self.limits
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"faults": asdict(self.faults), "limits": asdict(self.limits)}
+
+    def _take(self, name: str, rate_name: str | None = None) -> bool:
+        with self._lock:
+            count = getattr(self.faults, name)
+            if count > 0:
+                self.faults = replace(self.faults, **{name: count - 1})
+                return True
+            if rate_name is not None:
+                rate = getattr(self.faults, rate_name)
+                return rate > 0 and self._random.random() < rate
+            return False
+
+    def take_drop(self) -> bool:
+        return self._take("drop_next", "drop_rate")
+
+    def take_error(self) -> bool:
+        return self._take("fail_next", "error_rate")
+
+    def take_rate_limit(self) -> bool:
+        return self._take("rate_limit_next")
+
+    def take_mid_batch_failure(self) -> bool:
+        return self._take("mid_batch_fail_next")

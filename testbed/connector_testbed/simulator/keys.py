@@ -1,0 +1,211 @@
+"""`PUT`/`GET /sources/{versionId}/{sourceId}/primaryKeys` and `/foreignKeys`.
+
+Undocumented semantics chosen here (see docs/datagalaxy-api-choices.md): a PUT is all-or-nothing (every
+row is checked before anything is written); it replaces the primary key of each table it names and each
+foreign key (table + technical name) it names, and leaves the other keys alone. Rows of a foreign key
+that share `fkTechnicalName` on the same table form one composite key, in row order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.bulktree import new_id
+from connector_testbed.simulator.database import Database
+
+
+def _source_path(conn: sqlite3.Connection, version_id: str, source_id: str) -> str:
+    row = conn.execute(
+        "SELECT path FROM entities WHERE id=? AND version_id=? AND kind='sources'", (source_id, version_id)
+    ).fetchone()
+    if row is None:
+        raise ApiError(404, f"Source {source_id} not found in version {version_id}")
+    return str(row["path"])
+
+
+def _table_id(conn: sqlite3.Connection, version_id: str, source_path: str, table_path: Any, row: int) -> str:
+    if not isinstance(table_path, str) or not table_path.startswith("\\"):
+        raise ApiError(400, f"Row {row}: tablePath must be a path relative to the source, like '\\\\schema\\\\table'")
+    found = conn.execute(
+        "SELECT id FROM entities WHERE version_id=? AND path=? AND kind='structures'",
+        (version_id, source_path + table_path),
+    ).fetchone()
+    if found is None:
+        raise ApiError(400, f"Row {row}: table '{table_path}' not found under the source")
+    return str(found["id"])
+
+
+def _column_id(conn: sqlite3.Connection, table_id: str, column: Any, row: int) -> str:
+    if not isinstance(column, str) or not column:
+        raise ApiError(400, f"Row {row}: a column name is required")
+    found = conn.execute(
+        "SELECT id FROM entities WHERE parent_id=? AND technical_name=? AND kind='fields'", (table_id, column)
+    ).fetchone()
+    if found is None:
+        raise ApiError(400, f"Row {row}: column '{column}' not found in its table")
+    return str(found["id"])
+
+
+def _rows(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
+        raise ApiError(400, "The body must be an array of key rows")
+    return body
+
+
+def put_primary_keys(db: Database, version_id: str, source_id: str, body: Any) -> dict[str, int]:
+    rows = _rows(body)
+    with db.transaction() as conn:
+        source_path = _source_path(conn, version_id, source_id)
+        wanted: dict[str, list[tuple[str, str, int]]] = {}
+        for number, row in enumerate(rows, start=1):
+            table_id = _table_id(conn, version_id, source_path, row.get("tablePath"), number)
+            column_id = _column_id(conn, table_id, row.get("columnName"), number)
+            name = row.get("pkName")
+            order = row.get("pkOrder")
+            if not isinstance(name, str) or not name:
+                raise ApiError(400, f"Row {number}: pkName is required")
+            if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+                raise ApiError(400, f"Row {number}: pkOrder must be a positive integer")
+            wanted.setdefault(table_id, []).append((name, column_id, order))
+        counts = {"total": len(wanted), "created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for table_id, columns in wanted.items():
+            if len({name for name, _, _ in columns}) > 1:
+                raise ApiError(400, "A table can have only one primary key")
+            current = sorted(
+                (r["name"], r["column_id"], r["pk_order"])
+                for r in conn.execute(
+                    "SELECT name, column_id, pk_order FROM primary_keys WHERE table_id=?", (table_id,)
+                )
+            )
+            if current == sorted(columns):
+                counts["unchanged"] += 1
+                continue
+            counts["updated" if current else "created"] += 1
+            conn.execute("DELETE FROM primary_keys WHERE table_id=?", (table_id,))
+            pk_id = new_id()
+            conn.executemany(
+                "INSERT INTO primary_keys VALUES (?,?,?,?,?,?,?)",
+                [(pk_id, version_id, source_id, table_id, n, c, o) for n, c, o in columns],
+            )
+    return counts
+
+
+def put_foreign_keys(
+    db: Database, version_id: str, source_id: str, body: Any, composite_allowed: bool
+) -> dict[str, int]:
+    rows = _rows(body)
+    with db.transaction() as conn:
+        source_path = _source_path(conn, version_id, source_id)
+        wanted: dict[tuple[str, str], dict[str, Any]] = {}
+        for number, row in enumerate(rows, start=1):
+            name = row.get("fkTechnicalName")
+            if not isinstance(name, str) or not name:
+                raise ApiError(400, f"Row {number}: fkTechnicalName is required")
+            child_table = _table_id(conn, version_id, source_path, row.get("fkTablePath"), number)
+            parent_table = _table_id(conn, version_id, source_path, row.get("pkTablePath"), number)
+            child_column = _column_id(conn, child_table, row.get("fkColumnName"), number)
+            parent_column = _column_id(conn, parent_table, row.get("pkColumnName"), number)
+            key = wanted.setdefault(
+                (child_table, name),
+                {
+                    "display": row.get("fkDisplayName") or name,
+                    "summary": row.get("summary"),
+                    "pk_name": row.get("pkTechnicalName") or "",
+                    "parent_table": parent_table,
+                    "pairs": [],
+                },
+            )
+            if key["parent_table"] != parent_table:
+                raise ApiError(400, f"Row {number}: foreign key '{name}' refers to two different tables")
+            key["pairs"].append((child_column, parent_column))
+            if len(key["pairs"]) > 1 and not composite_allowed:
+                raise ApiError(400, f"Row {number}: composite foreign keys are not supported ('{name}')")
+        counts = {"total": len(wanted), "created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for (child_table, name), key in wanted.items():
+            current = [
+                (r["display_name"], r["summary"], r["pk_name"], r["parent_table_id"],
+                 r["child_column_id"], r["parent_column_id"])
+                for r in conn.execute(
+                    "SELECT * FROM foreign_keys WHERE child_table_id=? AND name=? ORDER BY position",
+                    (child_table, name),
+                )
+            ]
+            new = [(key["display"], key["summary"], key["pk_name"], key["parent_table"], c, p)
+                   for c, p in key["pairs"]]
+            if current == new:
+                counts["unchanged"] += 1
+                continue
+            counts["updated" if current else "created"] += 1
+            conn.execute("DELETE FROM foreign_keys WHERE child_table_id=? AND name=?", (child_table, name))
+            fk_id = new_id()
+            conn.executemany(
+                "INSERT INTO foreign_keys VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(fk_id, version_id, source_id, name, key["display"], key["summary"], key["pk_name"],
+                  child_table, key["parent_table"], position, c, p)
+                 for position, (c, p) in enumerate(key["pairs"], start=1)],
+            )
+    return counts
+
+
+def _ref(conn: sqlite3.Connection, entity_id: str) -> dict[str, Any]:
+    row = conn.execute("SELECT id, technical_name, type FROM entities WHERE id=?", (entity_id,)).fetchone()
+    if row is None:
+        return {"id": entity_id}
+    return {"id": row["id"], "technicalName": row["technical_name"], "type": row["type"]}
+
+
+def get_primary_keys(db: Database, version_id: str, source_id: str) -> list[dict[str, Any]]:
+    with db.reading() as conn:
+        _source_path(conn, version_id, source_id)
+        keys: dict[str, dict[str, Any]] = {}
+        for r in conn.execute(
+            "SELECT * FROM primary_keys WHERE source_id=? ORDER BY table_id, pk_order", (source_id,)
+        ):
+            key = keys.setdefault(
+                r["id"],
+                {"technicalName": r["name"], "id": r["id"], "table": _ref(conn, r["table_id"]),
+                 "columns": [], "foreignKeyIds": []},
+            )
+            column = _ref(conn, r["column_id"])
+            key["columns"].append({"id": column["id"], "technicalName": column.get("technicalName"),
+                                   "pkOrder": r["pk_order"]})
+        return list(keys.values())
+
+
+def get_foreign_keys(db: Database, version_id: str, source_id: str) -> list[dict[str, Any]]:
+    with db.reading() as conn:
+        _source_path(conn, version_id, source_id)
+        keys: dict[str, dict[str, Any]] = {}
+        for r in conn.execute(
+            "SELECT * FROM foreign_keys WHERE source_id=? ORDER BY child_table_id, name, position", (source_id,)
+        ):
+            key = keys.setdefault(
+                r["id"],
+                {"technicalName": r["name"], "displayName": r["display_name"], "id": r["id"],
+                 "columns": [], "primaryKey": {"technicalName": r["pk_name"]},
+                 "parents": {"structure": _ref(conn, r["parent_table_id"]), "columns": []},
+                 "children": {"structure": _ref(conn, r["child_table_id"]), "columns": []},
+                 "summary": r["summary"]},
+            )
+            child = _ref(conn, r["child_column_id"])
+            parent = _ref(conn, r["parent_column_id"])
+            key["columns"].append({"id": child["id"], "technicalName": child.get("technicalName")})
+            key["children"]["columns"].append(child)
+            key["parents"]["columns"].append(parent)
+        return list(keys.values())
+
+
+def forget_entities(conn: sqlite3.Connection) -> None:
+    """Drop the keys that point at objects which no longer exist (after a delete)."""
+    conn.execute(
+        "DELETE FROM primary_keys WHERE table_id NOT IN (SELECT id FROM entities) "
+        "OR column_id NOT IN (SELECT id FROM entities)"
+    )
+    conn.execute(
+        "DELETE FROM foreign_keys WHERE child_table_id NOT IN (SELECT id FROM entities) "
+        "OR parent_table_id NOT IN (SELECT id FROM entities) "
+        "OR child_column_id NOT IN (SELECT id FROM entities) "
+        "OR parent_column_id NOT IN (SELECT id FROM entities)"
+    )
