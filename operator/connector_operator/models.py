@@ -1,0 +1,435 @@
+"""The OnlineConnection API: pydantic models of its spec and status.
+
+These models are the single source of truth for the CRD: `crd_generate` renders
+crds/onlineconnections.yaml (OpenAPI schema, descriptions, CEL rules) from them, and the operator
+validates every spec with them before it acts. A rule that the API server enforces with CEL is
+mirrored by a model validator here, so an object admitted by an older CRD is still caught.
+
+Secrets never appear in a spec: only references to a key of a Secret in the connection's own
+namespace (there is no namespace field on purpose).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+GROUP = "connectors.datagalaxy.com"
+VERSION = "v1alpha1"
+KIND = "OnlineConnection"
+PLURAL = "onlineconnections"
+SINGULAR = "onlineconnection"
+SHORT_NAMES = ("olc",)
+CATEGORIES = ("datagalaxy",)
+
+Technology = Literal[
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "sqlserver",
+    "oracle",
+    "snowflake",
+    "redshift",
+    "sqlite",
+    "duckdb",
+]
+FILE_TECHNOLOGIES: frozenset[str] = frozenset({"sqlite", "duckdb"})
+RunResult = Literal["Succeeded", "PartialSuccess", "Unchanged", "Failed"]
+
+_CRON_RE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
+_LOCAL_HTTP_RE = re.compile(r"^http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/.*)?$")
+CEL_FILE_TECHNOLOGIES = "['sqlite', 'duckdb']"
+
+
+_QUANTITY_PATTERN = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+
+
+def _rules(*rules: dict[str, str]) -> dict[str, Any]:
+    """The `x-kubernetes-validations` extension (CEL) for a model's JSON schema."""
+    return {"x-kubernetes-validations": list(rules)}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+SecretKey = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
+Pattern = Annotated[str, Field(min_length=1, max_length=256)]
+Quantity = Annotated[
+    int | str,
+    Field(
+        json_schema_extra={
+            "x-kubernetes-int-or-string": True,
+            "pattern": _QUANTITY_PATTERN,
+        }
+    ),
+]
+
+
+class SecretKeyRef(_Model):
+    """A key of a Secret in the connection's own namespace."""
+
+    name: Name = Field(description="Name of the Secret, in the same namespace as the OnlineConnection.")
+    key: SecretKey = Field(description="Key inside the Secret's data that holds the value.")
+
+
+class Source(_Model):
+    """The database to read metadata from."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            {
+                "rule": f"self.technology in {CEL_FILE_TECHNOLOGIES} || has(self.host)",
+                "message": "source.host is required for a networked technology",
+                "fieldPath": ".host",
+                "reason": "FieldValueRequired",
+            },
+            {
+                "rule": f"!(self.technology in {CEL_FILE_TECHNOLOGIES}) || has(self.path)",
+                "message": "source.path is required for sqlite and duckdb",
+                "fieldPath": ".path",
+                "reason": "FieldValueRequired",
+            },
+            {
+                "rule": "!has(self.passwordSecretRef) || has(self.username)",
+                "message": "source.username is required when source.passwordSecretRef is set",
+                "fieldPath": ".username",
+                "reason": "FieldValueRequired",
+            },
+        )
+    )
+
+    technology: Technology = Field(description="Database technology of the source.")
+    host: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$",
+        description="Host name or IP address of the database server (networked technologies).",
+    )
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="TCP port; the technology's default port when omitted."
+    )
+    database: str | None = Field(
+        default=None, min_length=1, max_length=256, description="Database (or catalog) to connect to."
+    )
+    username: str | None = Field(
+        default=None, min_length=1, max_length=256, description="User name to authenticate with."
+    )
+    password_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding the source password; never put a password in the spec."
+    )
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Database file path inside the extractor container, for sqlite and duckdb.",
+    )
+    options: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict,
+        max_length=32,
+        description=(
+            "Driver-specific connection options (for example sslmode: require). "
+            "Options that look like secrets (password, token, ...) are refused."
+        ),
+        json_schema_extra=_rules(
+            {
+                "rule": "self.all(k, size(k) <= 64 && !(k.lowerAscii().contains('password') || "
+                "k.lowerAscii().contains('secret') || k.lowerAscii().contains('token')))",
+                "message": "source.options must not hold secrets (no password, secret or token keys) "
+                "and keys are at most 64 characters",
+            }
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> Source:
+        if self.technology in FILE_TECHNOLOGIES:
+            if not self.path:
+                raise ValueError("source.path is required for sqlite and duckdb")
+        elif not self.host:
+            raise ValueError("source.host is required for a networked technology")
+        if self.password_secret_ref is not None and not self.username:
+            raise ValueError("source.username is required when source.passwordSecretRef is set")
+        return self
+
+    @field_validator("options")
+    @classmethod
+    def _no_secret_options(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            lowered = key.lower()
+            if len(key) > 64 or any(word in lowered for word in ("password", "secret", "token")):
+                raise ValueError(f"source.options must not hold secrets or overlong keys: {key!r}")
+        return value
+
+
+class Target(_Model):
+    """Where to push the metadata: a DataGalaxy workspace and source."""
+
+    api_url: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description=(
+            "DataGalaxy API base URL, for example https://api.datagalaxy.com/v2. "
+            "Must use https; plain http is only accepted for localhost and 127.0.0.1."
+        ),
+        json_schema_extra=_rules(
+            {
+                "rule": "self.startsWith('https://') || "
+                "self.matches('^http://(localhost|127\\\\.0\\\\.0\\\\.1)(:[0-9]+)?(/.*)?$')",
+                "message": "target.apiUrl must use https (http is only allowed for localhost and 127.0.0.1)",
+            }
+        ),
+    )
+    token_secret_ref: SecretKeyRef = Field(
+        description="Secret key holding the DataGalaxy API token (a personal or integration token)."
+    )
+    workspace: str = Field(min_length=1, max_length=256, description="DataGalaxy workspace name or id.")
+    version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Workspace version name or id; the workspace's default version when omitted.",
+    )
+    source_name: str = Field(
+        min_length=1, max_length=256, description="Name of the DataGalaxy source that receives the metadata."
+    )
+    technology_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="DataGalaxy technology code of the source; derived from source.technology when omitted.",
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        if not (value.startswith("https://") or _LOCAL_HTTP_RE.match(value)):
+            raise ValueError(
+                "target.apiUrl must use https (http is only allowed for localhost and 127.0.0.1)"
+            )
+        return value
+
+
+class PatternFilter(_Model):
+    """Include and exclude patterns (SQL LIKE-style globs: * and ?), include applied first."""
+
+    include: list[Pattern] = Field(
+        default_factory=list, max_length=100, description="Keep only names matching one of these patterns."
+    )
+    exclude: list[Pattern] = Field(
+        default_factory=list, max_length=100, description="Drop names matching one of these patterns."
+    )
+
+
+class Filters(_Model):
+    """Which schemas and tables to import."""
+
+    schemas: PatternFilter = Field(default_factory=PatternFilter, description="Schema name filter.")
+    tables: PatternFilter = Field(
+        default_factory=PatternFilter, description="Table and view name filter (bare or schema.table)."
+    )
+    include_system_schemas: bool = Field(
+        default=False, description="Also import system schemas such as information_schema and pg_catalog."
+    )
+
+
+class Include(_Model):
+    """Which kinds of metadata to import besides tables and columns."""
+
+    views: bool = Field(default=True, description="Import views.")
+    comments: bool = Field(default=True, description="Import table and column comments as descriptions.")
+    primary_keys: bool = Field(default=True, description="Import primary keys.")
+    foreign_keys: bool = Field(default=True, description="Import foreign keys.")
+    unique_constraints: bool = Field(default=True, description="Import unique constraints.")
+    view_definitions: bool = Field(default=False, description="Import the SQL text of views.")
+    indexes: bool = Field(default=False, description="Import indexes.")
+    partitions: bool = Field(
+        default=False, description="List partitions as tables instead of folding them into their parent."
+    )
+
+
+class Schedule(_Model):
+    """A recurring import, run by an owned CronJob."""
+
+    cron: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=_CRON_RE.pattern,
+        description="Five-field cron expression (minute hour day month weekday) or a macro such as @daily.",
+    )
+    time_zone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$",
+        description="IANA time zone of the cron expression, e.g. Europe/Paris; UTC when omitted.",
+    )
+    suspend: bool = Field(
+        default=False, description="Stop starting scheduled runs; a run already started is left alone."
+    )
+
+
+class Resources(_Model):
+    """Compute resources of the extractor container."""
+
+    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=dict,
+        description="Minimum resources the extractor needs (cpu, memory, ephemeral-storage).",
+    )
+    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=dict,
+        description="Maximum resources the extractor may use (cpu, memory, ephemeral-storage).",
+    )
+
+
+class Run(_Model):
+    """How each import Job runs."""
+
+    timeout_seconds: int = Field(
+        default=3600, ge=30, le=604800, description="Deadline of a whole run (Job activeDeadlineSeconds)."
+    )
+    backoff_limit: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed run on retryable errors (Job backoffLimit)."
+    )
+    history_limit: int = Field(
+        default=5, ge=1, le=50, description="Finished Jobs to keep, and runs listed in status.history."
+    )
+    ttl_seconds_after_finished: int = Field(
+        default=86400, ge=60, le=2592000, description="Seconds a finished Job is kept before it is deleted."
+    )
+    connect_timeout_seconds: int = Field(
+        default=15, ge=1, le=600, description="Timeout of one connection attempt to the source."
+    )
+    statement_timeout_seconds: int = Field(
+        default=300, ge=1, le=86400, description="Timeout of one catalog query on the source."
+    )
+    resources: Resources = Field(default_factory=Resources, description="Extractor container resources.")
+
+
+class OnlineConnectionSpec(_Model):
+    """An online connection: a source database whose metadata is imported into DataGalaxy."""
+
+    source: Source = Field(description="The source database.")
+    target: Target = Field(description="The DataGalaxy target.")
+    filters: Filters = Field(default_factory=Filters, description="Schema and table filters.")
+    include: Include = Field(default_factory=Include, description="Kinds of metadata to import.")
+    schedule: Schedule | None = Field(
+        default=None, description="Recurring imports; without it the connection only runs on demand."
+    )
+    run: Run = Field(default_factory=Run, description="Job settings of each run.")
+    missing_objects: Literal["ignore", "report", "delete"] = Field(
+        default="report",
+        description="Objects in DataGalaxy that are gone from the source: ignore, report or delete them.",
+    )
+    strict: bool = Field(
+        default=False,
+        description="Fail the run instead of reporting a partial success when some objects fail.",
+    )
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+class Condition(_Model):
+    """A metav1.Condition: one aspect of the connection's state."""
+
+    type: str = Field(
+        max_length=64, description="Condition type: Ready, Running, LastRunSucceeded or ConnectionTested."
+    )
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(max_length=128, description="CamelCase reason of the last transition or update.")
+    message: str = Field(default="", max_length=4096, description="Human-readable details.")
+    observed_generation: int | None = Field(
+        default=None, description="Spec generation this condition is about."
+    )
+    last_transition_time: str = Field(description="When status last changed (RFC 3339).")
+
+
+class PushCounts(_Model):
+    """What the DataGalaxy push did."""
+
+    created: int = Field(default=0, description="Objects created in DataGalaxy.")
+    updated: int = Field(default=0, description="Objects updated in DataGalaxy.")
+    unchanged: int = Field(default=0, description="Objects already up to date.")
+    deleted: int = Field(default=0, description="Objects deleted from DataGalaxy (missingObjects: delete).")
+    missing: int = Field(default=0, description="Objects in DataGalaxy that are no longer in the source.")
+
+
+class RunRecord(_Model):
+    """The outcome of one run (an import Job)."""
+
+    job: str = Field(description="Name of the Job.")
+    trigger: Literal["manual", "schedule"] = Field(description="What started the run: manual or schedule.")
+    request: str | None = Field(
+        default=None, description="The run-requested annotation value that started it."
+    )
+    start_time: str | None = Field(default=None, description="When the Job started (RFC 3339).")
+    finish_time: str | None = Field(default=None, description="When the Job finished (RFC 3339).")
+    duration_seconds: float | None = Field(default=None, description="Wall-clock duration of the run.")
+    result: RunResult = Field(description="Succeeded, PartialSuccess, Unchanged or Failed.")
+    reason: str = Field(description="CamelCase reason, the error category of a failed run.")
+    message: str = Field(default="", max_length=1024, description="Summary of the run, without secrets.")
+    objects: int = Field(default=0, description="Total number of objects extracted.")
+    counts: dict[str, int] = Field(default_factory=dict, description="Objects extracted, by kind.")
+    push: PushCounts | None = Field(default=None, description="What the push to DataGalaxy did.")
+    content_hash: str | None = Field(default=None, description="Hash of the extracted metadata.")
+    target_key: str | None = Field(default=None, description="Identity of the target the hash applies to.")
+
+
+class TestRecord(_Model):
+    """The outcome of the last connection test."""
+
+    job: str = Field(description="Name of the Job.")
+    request: str | None = Field(default=None, description="The test-requested annotation value.")
+    finish_time: str | None = Field(default=None, description="When the test finished (RFC 3339).")
+    result: Literal["Succeeded", "Failed"] = Field(description="Succeeded or Failed.")
+    reason: str = Field(description="CamelCase reason, the error category of a failed test.")
+    message: str = Field(default="", max_length=1024, description="Details, without secrets.")
+
+
+class Requests(_Model):
+    """The last handled values of the request annotations (each request is handled exactly once)."""
+
+    run: str | None = Field(default=None, description="Last handled run-requested value.")
+    test: str | None = Field(default=None, description="Last handled test-requested value.")
+
+
+class OnlineConnectionStatus(_Model):
+    """Observed state, written by the operator."""
+
+    observed_generation: int | None = Field(
+        default=None, description="Last spec generation the operator acted on."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Ready, Running, LastRunSucceeded and ConnectionTested conditions.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    active_job: str | None = Field(
+        default=None, description="Name of the Job of the run in progress, if any."
+    )
+    last_run: RunRecord | None = Field(default=None, description="The most recent finished run.")
+    last_successful_run: RunRecord | None = Field(
+        default=None, description="The most recent run that Succeeded, PartialSuccess or was Unchanged."
+    )
+    last_test: TestRecord | None = Field(default=None, description="The most recent connection test.")
+    next_scheduled_run: str | None = Field(
+        default=None, description="When the schedule fires next (RFC 3339)."
+    )
+    history: list[RunRecord] = Field(
+        default_factory=list, max_length=50, description="The last runs, most recent first."
+    )
+    consecutive_failures: int = Field(default=0, description="Failed runs since the last successful one.")
+    handled_requests: Requests = Field(
+        default_factory=Requests, description="Request annotations already acted on."
+    )
