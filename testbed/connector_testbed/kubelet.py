@@ -49,19 +49,18 @@ class MountPoints:
     def acquire(self, target: str, is_file: bool) -> None:
         with self._lock:
             path = Path(target)
-            if target in self._created:
-                self._created[target] += 1
-                return
-            if path.exists():
-                return
-            missing = [p for p in [path, *path.parents] if not p.exists()]
-            if is_file:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.touch()
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-            for created in missing:
-                self._created[str(created)] = self._created.get(str(created), 0) + 1
+            chain = [path, *path.parents]
+            missing = {str(p) for p in chain if not p.exists()}
+            if missing:
+                if is_file:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+                else:
+                    path.mkdir(parents=True, exist_ok=True)
+            for part in chain:
+                key = str(part)
+                if key in missing or key in self._created:
+                    self._created[key] = self._created.get(key, 0) + 1
 
     def release(self, target: str) -> None:
         with self._lock:
@@ -79,8 +78,9 @@ class MountPoints:
 
     def release_all(self) -> None:
         for target in sorted(self._created, key=len, reverse=True):
-            self._created[target] = 1
-            self.release(target)
+            if target in self._created:
+                self._created[target] = 1
+                self.release(target)
 
 
 class PodWorker(threading.Thread):
@@ -197,6 +197,7 @@ class PodWorker(threading.Thread):
                 return
 
     def _run_container(self, plan: ContainerPlan) -> tuple[int, str]:
+        self.kubelet.mounts.acquire(plan.working_dir, is_file=False)
         for mount in plan.mounts:
             self.kubelet.mounts.acquire(mount.target, mount.is_file)
         spec_file = self.dir / f"{plan.name}.spec.json"
@@ -225,6 +226,7 @@ class PodWorker(threading.Thread):
         code = process.wait()
         for mount in plan.mounts:
             self.kubelet.mounts.release(mount.target)
+        self.kubelet.mounts.release(plan.working_dir)
         if code < 0:
             code = 128 - code
         message = plan.termination_file.read_bytes()[:MAX_TERMINATION_MESSAGE].decode(errors="replace")
