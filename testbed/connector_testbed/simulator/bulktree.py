@@ -91,8 +91,16 @@ def flatten(root: Any, max_entities: int) -> list[Node]:
         seen.add(key)
         type_path = f"{parent_type_path}\\{node_type}"
         nodes.append(
-            Node(path, node_type, KIND_OF_TYPE[node_type], name, technical_name, parent_key,
-                 _attributes(node), type_path)
+            Node(
+                path,
+                node_type,
+                KIND_OF_TYPE[node_type],
+                name,
+                technical_name,
+                parent_key,
+                _attributes(node),
+                type_path,
+            )
         )
         if len(nodes) > max_entities:
             raise ApiError(400, f"Too many entities in one request: the limit is {max_entities}")
@@ -134,8 +142,23 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
             if found is None:
                 entity_id = source_id if node.parent_key is None else new_id()
                 parent_id = ids[node.parent_key] if node.parent_key is not None else None
-                inserts.append((entity_id, version_id, node.kind, node.type, node.name, node.technical_name,
-                                node.path, node.type_path, parent_id, source_id, node.attributes, stamp, stamp))
+                inserts.append(
+                    (
+                        entity_id,
+                        version_id,
+                        node.kind,
+                        node.type,
+                        node.name,
+                        node.technical_name,
+                        node.path,
+                        node.type_path,
+                        parent_id,
+                        source_id,
+                        node.attributes,
+                        stamp,
+                        stamp,
+                    )
+                )
                 counts["created"] += 1
             else:
                 entity_id, old_name, old_attributes = found
@@ -174,7 +197,20 @@ def create_source(db: Database, version_id: str, body: Any) -> str:
         entity_id = new_id()
         conn.execute(
             "INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (entity_id, version_id, "sources", source_type, name, technical_name, path, f"\\{source_type}",
-             None, entity_id, _attributes({k: v for k, v in body.items() if k != "children"}), stamp, stamp),
+            (
+                entity_id,
+                version_id,
+                "sources",
+                source_type,
+                name,
+                technical_name,
+                path,
+                f"\\{source_type}",
+                None,
+                entity_id,
+                _attributes({k: v for k, v in body.items() if k != "children"}),
+                stamp,
+                stamp,
+            ),
         )
     return entity_id

@@ -27,7 +27,9 @@ def _source_path(conn: sqlite3.Connection, version_id: str, source_id: str) -> s
 
 def _table_id(conn: sqlite3.Connection, version_id: str, source_path: str, table_path: Any, row: int) -> str:
     if not isinstance(table_path, str) or not table_path.startswith("\\"):
-        raise ApiError(400, f"Row {row}: tablePath must be a path relative to the source, like '\\\\schema\\\\table'")
+        raise ApiError(
+            400, f"Row {row}: tablePath must be relative to the source, like '\\\\schema\\\\table'"
+        )
     found = conn.execute(
         "SELECT id FROM entities WHERE version_id=? AND path=? AND kind='structures'",
         (version_id, source_path + table_path),
@@ -125,15 +127,23 @@ def put_foreign_keys(
         counts = {"total": len(wanted), "created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
         for (child_table, name), key in wanted.items():
             current = [
-                (r["display_name"], r["summary"], r["pk_name"], r["parent_table_id"],
-                 r["child_column_id"], r["parent_column_id"])
+                (
+                    r["display_name"],
+                    r["summary"],
+                    r["pk_name"],
+                    r["parent_table_id"],
+                    r["child_column_id"],
+                    r["parent_column_id"],
+                )
                 for r in conn.execute(
                     "SELECT * FROM foreign_keys WHERE child_table_id=? AND name=? ORDER BY position",
                     (child_table, name),
                 )
             ]
-            new = [(key["display"], key["summary"], key["pk_name"], key["parent_table"], c, p)
-                   for c, p in key["pairs"]]
+            new = [
+                (key["display"], key["summary"], key["pk_name"], key["parent_table"], c, p)
+                for c, p in key["pairs"]
+            ]
             if current == new:
                 counts["unchanged"] += 1
                 continue
@@ -142,9 +152,23 @@ def put_foreign_keys(
             fk_id = new_id()
             conn.executemany(
                 "INSERT INTO foreign_keys VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(fk_id, version_id, source_id, name, key["display"], key["summary"], key["pk_name"],
-                  child_table, key["parent_table"], position, c, p)
-                 for position, (c, p) in enumerate(key["pairs"], start=1)],
+                [
+                    (
+                        fk_id,
+                        version_id,
+                        source_id,
+                        name,
+                        key["display"],
+                        key["summary"],
+                        key["pk_name"],
+                        child_table,
+                        key["parent_table"],
+                        position,
+                        c,
+                        p,
+                    )
+                    for position, (c, p) in enumerate(key["pairs"], start=1)
+                ],
             )
     return counts
 
@@ -165,12 +189,18 @@ def get_primary_keys(db: Database, version_id: str, source_id: str) -> list[dict
         ):
             key = keys.setdefault(
                 r["id"],
-                {"technicalName": r["name"], "id": r["id"], "table": _ref(conn, r["table_id"]),
-                 "columns": [], "foreignKeyIds": []},
+                {
+                    "technicalName": r["name"],
+                    "id": r["id"],
+                    "table": _ref(conn, r["table_id"]),
+                    "columns": [],
+                    "foreignKeyIds": [],
+                },
             )
             column = _ref(conn, r["column_id"])
-            key["columns"].append({"id": column["id"], "technicalName": column.get("technicalName"),
-                                   "pkOrder": r["pk_order"]})
+            key["columns"].append(
+                {"id": column["id"], "technicalName": column.get("technicalName"), "pkOrder": r["pk_order"]}
+            )
         return list(keys.values())
 
 
@@ -179,15 +209,21 @@ def get_foreign_keys(db: Database, version_id: str, source_id: str) -> list[dict
         _source_path(conn, version_id, source_id)
         keys: dict[str, dict[str, Any]] = {}
         for r in conn.execute(
-            "SELECT * FROM foreign_keys WHERE source_id=? ORDER BY child_table_id, name, position", (source_id,)
+            "SELECT * FROM foreign_keys WHERE source_id=? ORDER BY child_table_id, name, position",
+            (source_id,),
         ):
             key = keys.setdefault(
                 r["id"],
-                {"technicalName": r["name"], "displayName": r["display_name"], "id": r["id"],
-                 "columns": [], "primaryKey": {"technicalName": r["pk_name"]},
-                 "parents": {"structure": _ref(conn, r["parent_table_id"]), "columns": []},
-                 "children": {"structure": _ref(conn, r["child_table_id"]), "columns": []},
-                 "summary": r["summary"]},
+                {
+                    "technicalName": r["name"],
+                    "displayName": r["display_name"],
+                    "id": r["id"],
+                    "columns": [],
+                    "primaryKey": {"technicalName": r["pk_name"]},
+                    "parents": {"structure": _ref(conn, r["parent_table_id"]), "columns": []},
+                    "children": {"structure": _ref(conn, r["child_table_id"]), "columns": []},
+                    "summary": r["summary"],
+                },
             )
             child = _ref(conn, r["child_column_id"])
             parent = _ref(conn, r["parent_column_id"])

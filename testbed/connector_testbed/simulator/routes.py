@@ -63,8 +63,13 @@ def _paged(request: Request, items_or_page: tuple[list[Any], int], limit: int, p
     if page < pages:
         params = dict(request.query) | {"limit": str(limit), "page": str(page + 1)}
         next_page = f"{request.base_url}{request.path}?{urlencode(params)}"
-    return {"pages": pages, "total": len(results), "total_sum": total_sum, "next_page": next_page,
-            "results": results}
+    return {
+        "pages": pages,
+        "total": len(results),
+        "total_sum": total_sum,
+        "next_page": next_page,
+        "results": results,
+    }
 
 
 def _paging(query: dict[str, str]) -> tuple[int, int]:
@@ -86,8 +91,10 @@ def list_versions(request: Request, match: re.Match[str]) -> tuple[int, Any]:
 
 
 def list_types(request: Request, match: re.Match[str]) -> tuple[int, Any]:
-    return 200, [{"type": t, "compatibleChildren": list(COMPATIBLE_CHILDREN[t]), "links": []}
-                 for t in types_of_kind(match["kind"])]
+    return 200, [
+        {"type": t, "compatibleChildren": list(COMPATIBLE_CHILDREN[t]), "links": []}
+        for t in types_of_kind(match["kind"])
+    ]
 
 
 def post_bulktree(request: Request, match: re.Match[str]) -> tuple[int, Any]:
@@ -134,12 +141,20 @@ def list_kind(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     include_attributes = _bool_param(request.query, "includeAttributes")
     for flag in ("includeLinks", "includeAccessData"):
         _bool_param(request.query, flag)
-    filters = {column: request.query[param]
-               for param, column in (("name", "name"), ("technicalName", "technical_name"), ("type", "type"))
-               if param in request.query}
+    filters = {
+        column: request.query[param]
+        for param, column in (("name", "name"), ("technicalName", "technical_name"), ("type", "type"))
+        if param in request.query
+    }
     parent_id = request.query.get("parentId") if kind != "sources" else None
     page_items = request.store.list_entities(
-        kind, version_id, parent_id, filters, include_attributes, limit, (page - 1) * limit
+        kind,
+        version_id,
+        parent_id,
+        filters=filters,
+        include_attributes=include_attributes,
+        limit=limit,
+        offset=(page - 1) * limit,
     )
     return 200, _paged(request, page_items, limit, page)
 
@@ -158,6 +173,7 @@ def delete_bulk(request: Request, match: re.Match[str]) -> tuple[int, Any]:
 
 _KIND = "(?P<kind>" + "|".join(KINDS) + ")"
 _ID = r"[^/]+"
+_KEYS = rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>primaryKeys|foreignKeys)"
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/workspaces"), list_workspaces),
@@ -165,10 +181,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(rf"/v2/{_KIND}/types"), list_types),
     ("POST", re.compile(rf"/v2/sources/bulktree/(?P<version>{_ID})"), post_bulktree),
     ("POST", re.compile(rf"/v2/sources/(?P<version>{_ID})"), post_source),
-    ("PUT", re.compile(rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>primaryKeys|foreignKeys)"),
-     put_keys),
-    ("GET", re.compile(rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>primaryKeys|foreignKeys)"),
-     get_keys),
+    ("PUT", re.compile(_KEYS), put_keys),
+    ("GET", re.compile(_KEYS), get_keys),
     ("GET", re.compile(rf"/v2/{_KIND}"), list_kind),
     ("DELETE", re.compile(rf"/v2/{_KIND}/bulk/(?P<version>{_ID})"), delete_bulk),
     ("GET", re.compile(rf"/v2/{_KIND}/(?P<version>{_ID})/(?P<id>{_ID})"), get_one),

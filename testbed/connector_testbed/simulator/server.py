@@ -32,6 +32,7 @@ class SimulatorServer:
     def __init__(
         self,
         state_path: Path | None = None,
+        *,
         seed: Seed | None = None,
         faults: Faults | None = None,
         limits: Limits | None = None,
@@ -52,15 +53,20 @@ class SimulatorServer:
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[str] | None = None
         self._admin: httpx.Client | None = None
+        self._config_tmp: tempfile.TemporaryDirectory[str] | None = None
         self.port = 0
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> SimulatorServer:
         if self.mode == "thread":
             store = Store(self.state_path, self.seed)
-            self._httpd = SimulatorHTTPServer((HOST, self._port), store, Switchboard(self._faults, self._limits))
+            self._httpd = SimulatorHTTPServer(
+                (HOST, self._port), store, Switchboard(self._faults, self._limits)
+            )
             self.port = self._httpd.server_address[1]
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="dg-simulator", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name="dg-simulator", daemon=True
+            )
             self._thread.start()
         else:
             self._start_process()
@@ -68,14 +74,28 @@ class SimulatorServer:
         return self
 
     def _start_process(self) -> None:
-        config_dir = self.state_path.parent
+        self._config_tmp = tempfile.TemporaryDirectory(prefix="dgsim-config-")
+        config_dir = Path(self._config_tmp.name)
         seed_file = config_dir / "seed.json"
         seed_file.write_text(self.seed.to_json())
         switches_file = config_dir / "switches.json"
         switches_file.write_text(json.dumps({"faults": asdict(self._faults), "limits": asdict(self._limits)}))
-        command = [sys.executable, "-m", "connector_testbed.simulator", "serve", "--host", HOST,
-                   "--port", str(self._port), "--state", str(self.state_path), "--seed", str(seed_file),
-                   "--switches", str(switches_file)]
+        command = [
+            sys.executable,
+            "-m",
+            "connector_testbed.simulator",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(self._port),
+            "--state",
+            str(self.state_path),
+            "--seed",
+            str(seed_file),
+            "--switches",
+            str(switches_file),
+        ]
         env = dict(os.environ)
         roots = [str(Path(__file__).resolve().parents[2])]
         env["PYTHONPATH"] = os.pathsep.join(roots + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -108,6 +128,9 @@ class SimulatorServer:
             if self._process.stdout is not None:
                 self._process.stdout.close()
             self._process = None
+        if self._config_tmp is not None:
+            self._config_tmp.cleanup()
+            self._config_tmp = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -7,6 +7,7 @@ injected 429s, latency, injected 5xx, then authentication and the route. `/_admi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -45,8 +46,13 @@ class Stats:
 
     def as_dict(self) -> dict[str, Any]:
         with self.lock:
-            return {"requests": self.requests, "byStatus": dict(self.by_status), "byRoute": dict(self.by_route),
-                    "serverSeconds": round(self.server_seconds, 4), "dropped": self.dropped}
+            return {
+                "requests": self.requests,
+                "byStatus": dict(self.by_status),
+                "byRoute": dict(self.by_route),
+                "serverSeconds": round(self.server_seconds, 4),
+                "dropped": self.dropped,
+            }
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
@@ -82,7 +88,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     server: SimulatorHTTPServer
     server_version = "DataGalaxySimulator/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 
     # -- HTTP verbs ----------------------------------------------------------------------------
@@ -113,10 +119,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         self.close_connection = True
         self.server.stats.dropped += 1
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _read_body(self, max_bytes: int) -> tuple[bytes, ApiError | None]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -146,7 +150,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             admission = self.server.limiter.admit(limits)
             headers = {"X-RateLimit-Remaining": str(admission.remaining)}
             try:
-                status, payload = self._gates_and_route(method, path, query, raw, too_big, admission)
+                status, payload = self._gates_and_route(
+                    method, path, query, raw=raw, too_big=too_big, admission=admission
+                )
                 body = json.dumps(payload, separators=(",", ":")).encode()
             except ApiError as error:
                 status, body = error.status, error.body()
@@ -160,7 +166,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             log.info("%s %s -> %s %.1fms", method, self.path, status or "dropped", elapsed * 1000)
 
     def _gates_and_route(
-        self, method: str, path: str, query: dict[str, str], raw: bytes, too_big: ApiError | None,
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        *,
+        raw: bytes,
+        too_big: ApiError | None,
         admission: Any,
     ) -> tuple[int, Any]:
         switches = self.server.switches
@@ -193,9 +205,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "The body is not valid JSON") from None
         mid_batch = method == "POST" and "/bulktree/" in path and switches.take_mid_batch_failure()
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        request = Request(method, path, query, body, f"http://{host}", caller, self.server.store, switches,
-                          mid_batch)
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        request = Request(
+            method, path, query, body, f"http://{host}", caller, self.server.store, switches, mid_batch
+        )
         return dispatch(request)
 
     def _bearer(self) -> str | None:

@@ -27,13 +27,14 @@ class Caller:
 
 
 class Store:
-    def __init__(self, path: Path, seed: Seed) -> None:
+    def __init__(self, path: Path, seed: Seed, apply_seed: bool = True) -> None:
         self.db = Database(path)
         self.seed = seed
         self._tokens: dict[str, TokenSeed] = {}
         self._access_tokens: dict[str, tuple[TokenSeed, float]] = {}
         self._token_lock = threading.Lock()
-        self.apply_seed(keep_objects=True)
+        if apply_seed:
+            self.apply_seed(keep_objects=True)
 
     # -- seed and reset -------------------------------------------------------------------------
     def apply_seed(self, keep_objects: bool) -> None:
@@ -99,11 +100,17 @@ class Store:
                 continue
             if name is not None and r["name"] != name:
                 continue
-            projects.append({
-                "id": r["id"], "name": r["name"], "description": "", "trigram": r["name"][:3].upper(),
-                "defaultVersionName": r["default_version_name"], "defaultVersionId": r["default_version_id"],
-                "isVersioningEnabled": bool(r["versioning"]),
-            })
+            projects.append(
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "description": "",
+                    "trigram": r["name"][:3].upper(),
+                    "defaultVersionName": r["default_version_name"],
+                    "defaultVersionId": r["default_version_id"],
+                    "isVersioningEnabled": bool(r["versioning"]),
+                }
+            )
         return projects
 
     def versions(self, caller: Caller, workspace_id: str) -> list[dict[str, Any]]:
@@ -116,8 +123,14 @@ class Store:
                 "SELECT * FROM versions WHERE workspace_id=? ORDER BY position", (workspace_id,)
             ).fetchall()
         return [
-            {"workspaceName": ws["name"], "versionName": r["name"], "versionId": r["id"],
-             "originVersionId": None, "originVersionName": None, "isDefaultVersion": bool(r["is_default"])}
+            {
+                "workspaceName": ws["name"],
+                "versionName": r["name"],
+                "versionId": r["id"],
+                "originVersionId": None,
+                "originVersionName": None,
+                "isDefaultVersion": bool(r["is_default"]),
+            }
             for r in rows
         ]
 
@@ -138,8 +151,15 @@ class Store:
 
     # -- listing ----------------------------------------------------------------------------------
     def list_entities(
-        self, kind: str, version_id: str, parent_id: str | None, filters: dict[str, str],
-        include_attributes: bool, limit: int, offset: int,
+        self,
+        kind: str,
+        version_id: str,
+        parent_id: str | None,
+        *,
+        filters: dict[str, str],
+        include_attributes: bool,
+        limit: int,
+        offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         where = ["version_id=?", "kind=?"]
         params: list[Any] = [version_id, kind]
@@ -164,9 +184,15 @@ class Store:
         results = []
         for r in rows:
             item: dict[str, Any] = {
-                "id": r["id"], "name": r["name"], "technicalName": r["technical_name"], "type": r["type"],
-                "dataType": DATA_TYPE_OF_KIND[r["kind"]], "versionId": r["version_id"], "path": r["path"],
-                "typePath": r["type_path"], "creationTime": r["created"],
+                "id": r["id"],
+                "name": r["name"],
+                "technicalName": r["technical_name"],
+                "type": r["type"],
+                "dataType": DATA_TYPE_OF_KIND[r["kind"]],
+                "versionId": r["version_id"],
+                "path": r["path"],
+                "typePath": r["type_path"],
+                "creationTime": r["created"],
                 "lastModificationTime": r["modified"],
             }
             if include_attributes:
@@ -182,9 +208,15 @@ class Store:
         if r is None:
             raise ApiError(404, f"Object {entity_id} not found")
         return {
-            "id": r["id"], "name": r["name"], "technicalName": r["technical_name"], "type": r["type"],
-            "dataType": DATA_TYPE_OF_KIND[kind], "versionId": version_id, "path": r["path"],
-            "typePath": r["type_path"], "attributes": json.loads(r["attributes"]),
+            "id": r["id"],
+            "name": r["name"],
+            "technicalName": r["technical_name"],
+            "type": r["type"],
+            "dataType": DATA_TYPE_OF_KIND[kind],
+            "versionId": version_id,
+            "path": r["path"],
+            "typePath": r["type_path"],
+            "attributes": json.loads(r["attributes"]),
         }
 
     # -- deletion ----------------------------------------------------------------------------------
@@ -223,28 +255,52 @@ class Store:
                 for r in conn.execute(
                     "SELECT * FROM entities WHERE version_id=? ORDER BY path, type", (version["id"],)
                 ):
-                    node = {"id": r["id"], "name": r["name"], "technicalName": r["technical_name"],
-                            "type": r["type"], "path": r["path"], "attributes": json.loads(r["attributes"]),
-                            "children": []}
+                    node = {
+                        "id": r["id"],
+                        "name": r["name"],
+                        "technicalName": r["technical_name"],
+                        "type": r["type"],
+                        "path": r["path"],
+                        "attributes": json.loads(r["attributes"]),
+                        "children": [],
+                    }
                     nodes[r["id"]] = node
                     parent = nodes.get(r["parent_id"]) if r["parent_id"] else None
                     (parent["children"] if parent else roots).append(node)
-                pks = [dict(r) for r in conn.execute(
-                    "SELECT p.name, t.path AS table_path, c.technical_name AS column_name, p.pk_order "
-                    "FROM primary_keys p JOIN entities t ON t.id = p.table_id "
-                    "JOIN entities c ON c.id = p.column_id WHERE p.version_id=? "
-                    "ORDER BY t.path, p.pk_order", (version["id"],))]
-                fks = [dict(r) for r in conn.execute(
-                    "SELECT f.name, ct.path AS table_path, cc.technical_name AS column_name, "
-                    "pt.path AS referred_table_path, pc.technical_name AS referred_column_name, f.position "
-                    "FROM foreign_keys f JOIN entities ct ON ct.id = f.child_table_id "
-                    "JOIN entities cc ON cc.id = f.child_column_id "
-                    "JOIN entities pt ON pt.id = f.parent_table_id "
-                    "JOIN entities pc ON pc.id = f.parent_column_id WHERE f.version_id=? "
-                    "ORDER BY ct.path, f.name, f.position", (version["id"],))]
-                out.append({"workspace": version["workspace"], "version": version["name"],
-                            "versionId": version["id"], "sources": roots, "primaryKeys": pks,
-                            "foreignKeys": fks})
+                pks = [
+                    dict(r)
+                    for r in conn.execute(
+                        "SELECT p.name, t.path AS table_path, c.technical_name AS column_name, p.pk_order "
+                        "FROM primary_keys p JOIN entities t ON t.id = p.table_id "
+                        "JOIN entities c ON c.id = p.column_id WHERE p.version_id=? "
+                        "ORDER BY t.path, p.pk_order",
+                        (version["id"],),
+                    )
+                ]
+                fks = [
+                    dict(r)
+                    for r in conn.execute(
+                        "SELECT f.name, ct.path AS table_path, cc.technical_name AS column_name, "
+                        "pt.path AS referred_table_path, pc.technical_name AS referred_column_name, "
+                        "f.position "
+                        "FROM foreign_keys f JOIN entities ct ON ct.id = f.child_table_id "
+                        "JOIN entities cc ON cc.id = f.child_column_id "
+                        "JOIN entities pt ON pt.id = f.parent_table_id "
+                        "JOIN entities pc ON pc.id = f.parent_column_id WHERE f.version_id=? "
+                        "ORDER BY ct.path, f.name, f.position",
+                        (version["id"],),
+                    )
+                ]
+                out.append(
+                    {
+                        "workspace": version["workspace"],
+                        "version": version["name"],
+                        "versionId": version["id"],
+                        "sources": roots,
+                        "primaryKeys": pks,
+                        "foreignKeys": fks,
+                    }
+                )
         return out
 
     def entity_count(self) -> int:
