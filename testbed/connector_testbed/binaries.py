@@ -76,7 +76,9 @@ def _build(directory: Path, log: bool, *, with_helm: bool = True) -> Binaries:
             raise FileNotFoundError("the Go toolchain is needed to build the control plane (go not on PATH)")
         started = time.monotonic()
         if log:
-            print(f"[testbed] building {', '.join(wanted)} into {directory} (cold build: minutes)", flush=True)
+            print(
+                f"[testbed] building {', '.join(wanted)} into {directory} (cold build: minutes)", flush=True
+            )
         args = ["bash", str(BUILD_SCRIPT), str(directory), KUBERNETES_VERSION, ETCD_VERSION]
         if with_helm:
             args.append(HELM_VERSION)

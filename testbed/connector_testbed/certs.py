@@ -12,19 +12,58 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def make_ca(directory: Path) -> tuple[Path, Path]:
     _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj", "/CN=online-connector-testbed-ca",
-        "-keyout", "ca.key", "-out", "ca.crt", cwd=directory,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "7",
+        "-subj",
+        "/CN=online-connector-testbed-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        cwd=directory,
     )
     return directory / "ca.crt", directory / "ca.key"
 
 
 def make_serving_cert(directory: Path, name: str, sans: str, usage: str = "serverAuth") -> tuple[Path, Path]:
     """A certificate for `name`, signed by the CA in `directory`; `sans` like 'DNS:localhost,IP:127.0.0.1'."""
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
-             "-out", f"{name}.csr", cwd=directory)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        cwd=directory,
+    )
     (directory / f"{name}.ext").write_text(f"subjectAltName={sans}\nextendedKeyUsage={usage}\n")
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-             "-days", "7", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=directory)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "7",
+        "-extfile",
+        f"{name}.ext",
+        "-out",
+        f"{name}.crt",
+        cwd=directory,
+    )
     return directory / f"{name}.crt", directory / f"{name}.key"
 
 

@@ -1,4 +1,4 @@
-"""A real local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and the process kubelet.
+"""A real local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager, process kubelet.
 
 Everything listens on free loopback ports, lives in one temporary folder and is torn down on exit, also
 when a test fails or the process is interrupted (children get a parent-death signal).
@@ -138,40 +138,54 @@ class ControlPlane:
 
     def _start_etcd(self) -> None:
         self.etcd_port, peer = free_port(), free_port()
-        self._spawn("etcd", [
-            str(self.bin_dir / "etcd"), "--name=testbed", f"--data-dir={self.dir / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{self.etcd_port}",
-            f"--advertise-client-urls=http://127.0.0.1:{self.etcd_port}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-cluster=testbed=http://127.0.0.1:{peer}",
-            "--unsafe-no-fsync=true", "--log-level=warn", "--listen-metrics-urls=",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                str(self.bin_dir / "etcd"),
+                "--name=testbed",
+                f"--data-dir={self.dir / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{self.etcd_port}",
+                f"--advertise-client-urls=http://127.0.0.1:{self.etcd_port}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-cluster=testbed=http://127.0.0.1:{peer}",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+                "--listen-metrics-urls=",
+            ],
+        )
         self.say(f"etcd starting on 127.0.0.1:{self.etcd_port}")
 
     def _start_apiserver(self, pki: Path) -> None:
         self.api_port = free_port()
         self.server = f"https://127.0.0.1:{self.api_port}"
-        self._spawn("kube-apiserver", [
-            str(self.bin_dir / "kube-apiserver"),
-            f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-            f"--secure-port={self.api_port}", f"--cert-dir={pki}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}", f"--token-auth-file={pki / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
-            f"--service-account-issuer={self.server}",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            "--service-cluster-ip-range=10.0.0.0/24",
-            "--disable-admission-plugins=ServiceAccount",
-            "--enable-admission-plugins=PodSecurity",
-            "--allow-privileged=false",
-            "--endpoint-reconciler-type=none",
-            f"--kubelet-certificate-authority={pki / 'ca.crt'}",
-            "--kubelet-preferred-address-types=InternalIP",
-            "--profiling=false",
-        ])
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(self.bin_dir / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={self.api_port}",
+                f"--cert-dir={pki}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--token-auth-file={pki / 'tokens.csv'}",
+                "--authorization-mode=RBAC",
+                f"--service-account-issuer={self.server}",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--disable-admission-plugins=ServiceAccount",
+                "--enable-admission-plugins=PodSecurity",
+                "--allow-privileged=false",
+                "--endpoint-reconciler-type=none",
+                f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP",
+                "--profiling=false",
+            ],
+        )
         self.say(f"kube-apiserver starting on {self.server}")
 
     def _write_kubeconfig(self, pki: Path) -> None:
@@ -192,29 +206,46 @@ class ControlPlane:
 
     def _start_controller_manager(self) -> None:
         kubeconfig = str(self.kubeconfig)
-        self._spawn("kube-controller-manager", [
-            str(self.bin_dir / "kube-controller-manager"),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--leader-elect=false", "--use-service-account-credentials=false",
-            f"--controllers={','.join(CONTROLLERS)}",
-            "--bind-address=127.0.0.1", f"--secure-port={free_port()}",
-            "--kube-api-qps=500", "--kube-api-burst=1000",
-            "--concurrent-job-syncs=20", "--concurrent-cron-job-syncs=10",
-            "--terminated-pod-gc-threshold=500",
-        ])
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(self.bin_dir / "kube-controller-manager"),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--leader-elect=false",
+                "--use-service-account-credentials=false",
+                f"--controllers={','.join(CONTROLLERS)}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}",
+                "--kube-api-qps=500",
+                "--kube-api-burst=1000",
+                "--concurrent-job-syncs=20",
+                "--concurrent-cron-job-syncs=10",
+                "--terminated-pod-gc-threshold=500",
+            ],
+        )
         self.say("kube-controller-manager starting")
 
     def _start_kubelet(self, pki: Path) -> None:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
-        self._spawn("kubelet", [
-            sys.executable, "-m", "connector_testbed.kubelet",
-            f"--kubeconfig={self.kubeconfig}", f"--node-name={NODE_NAME}",
-            f"--root={self.dir / 'kubelet'}",
-            f"--tls-cert={pki / 'kubelet.crt'}", f"--tls-key={pki / 'kubelet.key'}",
-        ], env=env)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
+        )
+        self._spawn(
+            "kubelet",
+            [
+                sys.executable,
+                "-m",
+                "connector_testbed.kubelet",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--node-name={NODE_NAME}",
+                f"--root={self.dir / 'kubelet'}",
+                f"--tls-cert={pki / 'kubelet.crt'}",
+                f"--tls-key={pki / 'kubelet.key'}",
+            ],
+            env=env,
+        )
         self.say("process kubelet starting")
 
     # -- waiting ---------------------------------------------------------------------------------
@@ -222,9 +253,13 @@ class ControlPlane:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     def get(self, path: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(self.server + path, headers={"Authorization": f"Bearer {self.token}"})
+        request = urllib.request.Request(
+            self.server + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
         try:
-            with urllib.request.urlopen(request, context=self._ssl_context(), timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310 - an https URL built from our own server address
+                request, context=self._ssl_context(), timeout=5
+            ) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as error:
             return int(error.code), error.read()
@@ -259,7 +294,9 @@ class ControlPlane:
         env = dict(os.environ)
         env["KUBECONFIG"] = str(self.kubeconfig)
         assert self.binaries is not None
-        env["PATH"] = os.pathsep.join([str(self.binaries.kubectl.parent), str(self.bin_dir), env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join(
+            [str(self.binaries.kubectl.parent), str(self.bin_dir), env.get("PATH", "")]
+        )
         return env
 
     def kubectl(
@@ -268,16 +305,23 @@ class ControlPlane:
         assert self.binaries is not None
         result = subprocess.run(
             [str(self.binaries.kubectl), f"--kubeconfig={self.kubeconfig}", *args],
-            input=input, capture_output=True, text=True, check=False, timeout=timeout,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise ControlPlaneError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+            raise ControlPlaneError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+            )
         return result
 
     def api_client(self) -> ApiClient:
         from kubernetes import config  # noqa: PLC0415 - optional heavy import
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        client: ApiClient = config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        return client
 
     def issue_token(self, namespace: str, service_account: str, duration: str = "2h") -> str:
         """A token for a ServiceAccount, issued by the API server (TokenRequest)."""

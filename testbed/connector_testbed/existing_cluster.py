@@ -32,16 +32,23 @@ class ExistingCluster:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self._kubectl, f"--kubeconfig={self.kubeconfig}", *args],
-            input=input, capture_output=True, text=True, check=check, timeout=timeout,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
         )
 
     def api_client(self) -> ApiClient:
         from kubernetes import config  # noqa: PLC0415
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        client: ApiClient = config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        return client
 
     def issue_token(self, namespace: str, service_account: str, duration: str = "2h") -> str:
-        return self.kubectl("create", "token", service_account, "-n", namespace, f"--duration={duration}").stdout.strip()
+        return self.kubectl(
+            "create", "token", service_account, "-n", namespace, f"--duration={duration}"
+        ).stdout.strip()
 
     def kubeconfig_for_token(self, token: str, name: str = "sa") -> Path:
         config = yaml.safe_load(self.kubeconfig.read_text())

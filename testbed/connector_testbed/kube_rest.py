@@ -34,8 +34,16 @@ class KubeRest:
     def close(self) -> None:
         self._client.close()
 
-    def request(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None,
-                content_type: str = "application/json", ok404: bool = False) -> JSON | None:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        ok404: bool = False,
+    ) -> JSON | None:
         content = None if body is None else json.dumps(body)
         response = self._client.request(
             method, path, content=content, params=params, headers={"Content-Type": content_type}
@@ -44,7 +52,8 @@ class KubeRest:
             return None
         if response.status_code >= 400:
             raise httpx.HTTPStatusError(
-                f"{method} {path}: {response.status_code} {response.text[:500]}", request=response.request,
+                f"{method} {path}: {response.status_code} {response.text[:500]}",
+                request=response.request,
                 response=response,
             )
         return dict(response.json()) if response.content else {}
@@ -60,8 +69,9 @@ class KubeRest:
         with self._client.stream("GET", path, params=query) as response:
             if response.status_code >= 400:
                 response.read()
-                raise httpx.HTTPStatusError(f"watch {path}: {response.status_code}", request=response.request,
-                                            response=response)
+                raise httpx.HTTPStatusError(
+                    f"watch {path}: {response.status_code}", request=response.request, response=response
+                )
             for line in response.iter_lines():
                 if line:
                     yield dict(json.loads(line))

@@ -11,6 +11,7 @@ containers are restarted in place with `restartCount` incremented.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.server
 import json
@@ -71,10 +72,8 @@ class MountPoints:
                 self._created[key] -= 1
                 if self._created[key] <= 0:
                     del self._created[key]
-                    try:
+                    with contextlib.suppress(OSError):
                         candidate.unlink() if candidate.is_file() else candidate.rmdir()
-                    except OSError:
-                        pass
 
     def release_all(self) -> None:
         for target in sorted(self._created, key=len, reverse=True):
@@ -97,8 +96,9 @@ class PodWorker(threading.Thread):
         self.restart_counts: dict[str, int] = {}
 
     # -- status ------------------------------------------------------------------------------------
-    def _patch_status(self, phase: str, *, ready: bool = False, reason: str | None = None,
-                      message: str | None = None) -> None:
+    def _patch_status(
+        self, phase: str, *, ready: bool = False, reason: str | None = None, message: str | None = None
+    ) -> None:
         containers = self.pod["spec"]["containers"]
         conditions = [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": self.started},
@@ -183,7 +183,9 @@ class PodWorker(threading.Thread):
             return
         failed = any(s.get("terminated", {}).get("exitCode", 1) != 0 for s in self.statuses.values())
         self._patch_status("Failed" if failed else "Succeeded")
-        log.info("pod %s/%s %s", self.meta["namespace"], self.meta["name"], "Failed" if failed else "Succeeded")
+        log.info(
+            "pod %s/%s %s", self.meta["namespace"], self.meta["name"], "Failed" if failed else "Succeeded"
+        )
 
     def _container_loop(self, plan: ContainerPlan) -> None:
         policy = self.pod["spec"].get("restartPolicy", "Always")
@@ -202,27 +204,57 @@ class PodWorker(threading.Thread):
             self.kubelet.mounts.acquire(mount.target, mount.is_file)
         spec_file = self.dir / f"{plan.name}.spec.json"
         spec_file.touch(mode=0o600)
-        spec_file.write_text(json.dumps({
-            "mounts": [{"source": str(m.source), "target": m.target, "readOnly": m.read_only} for m in plan.mounts],
-            "workingDir": plan.working_dir,
-            "argv": plan.argv,
-            "env": plan.env,
-            "readOnlyRootFilesystem": plan.read_only_root,
-            "terminationMessageFile": str(plan.termination_file),
-        }))
+        spec_file.write_text(
+            json.dumps(
+                {
+                    "mounts": [
+                        {"source": str(m.source), "target": m.target, "readOnly": m.read_only}
+                        for m in plan.mounts
+                    ],
+                    "workingDir": plan.working_dir,
+                    "argv": plan.argv,
+                    "env": plan.env,
+                    "readOnlyRootFilesystem": plan.read_only_root,
+                    "terminationMessageFile": str(plan.termination_file),
+                }
+            )
+        )
         started = now()
         prefix = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-        args = ["unshare", *prefix, "--mount", "--propagation", "private", "--",
-                sys.executable, "-m", "connector_testbed.pod_exec", str(spec_file)]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        args = [
+            "unshare",
+            *prefix,
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            sys.executable,
+            "-m",
+            "connector_testbed.pod_exec",
+            str(spec_file),
+        ]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        }
         with plan.log_file.open("ab") as log_handle:
-            process = subprocess.Popen(args, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=env, start_new_session=True)
+            process = subprocess.Popen(
+                args,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
         self.processes[plan.name] = process
         self.statuses[plan.name] = {"running": {"startedAt": started}}
-        log.info("pod %s/%s container %s started: %s", self.meta["namespace"], self.meta["name"], plan.name,
-                 plan.argv[0])
+        log.info(
+            "pod %s/%s container %s started: %s",
+            self.meta["namespace"],
+            self.meta["name"],
+            plan.name,
+            plan.argv[0],
+        )
         code = process.wait()
         for mount in plan.mounts:
             self.kubelet.mounts.release(mount.target)
@@ -279,26 +311,60 @@ class ProcessKubelet:
     def register_node(self) -> None:
         path = f"/api/v1/nodes/{self.node_name}"
         if self.api.get(path, ok404=True) is None:
-            self.api.request("POST", "/api/v1/nodes", {
-                "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": self.node_name, "labels": {
-                    "kubernetes.io/hostname": self.node_name, "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64", "type": "process-kubelet"}},
-            })
+            self.api.request(
+                "POST",
+                "/api/v1/nodes",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": self.node_name,
+                        "labels": {
+                            "kubernetes.io/hostname": self.node_name,
+                            "kubernetes.io/os": "linux",
+                            "kubernetes.io/arch": "amd64",
+                            "type": "process-kubelet",
+                        },
+                    },
+                },
+            )
         resources = {"cpu": "1000", "memory": "1Ti", "pods": "1000", "ephemeral-storage": "1Ti"}
-        self.api.merge_patch(path + "/status", {"status": {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+        self.api.merge_patch(
+            path + "/status",
+            {
+                "status": {
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
                             "message": "process kubelet is posting ready status",
-                            "lastHeartbeatTime": now(), "lastTransitionTime": now()}],
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
-                          {"type": "Hostname", "address": self.node_name}],
-            "capacity": resources, "allocatable": resources,
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.log_port}},
-            "nodeInfo": {"kubeletVersion": "v1.36.3-process", "operatingSystem": "linux", "architecture": "amd64",
-                         "containerRuntimeVersion": "process://1", "kernelVersion": os.uname().release,
-                         "osImage": "process kubelet", "kubeProxyVersion": "", "machineID": "", "systemUUID": "",
-                         "bootID": ""},
-        }})
+                            "lastHeartbeatTime": now(),
+                            "lastTransitionTime": now(),
+                        }
+                    ],
+                    "addresses": [
+                        {"type": "InternalIP", "address": "127.0.0.1"},
+                        {"type": "Hostname", "address": self.node_name},
+                    ],
+                    "capacity": resources,
+                    "allocatable": resources,
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": self.log_port}},
+                    "nodeInfo": {
+                        "kubeletVersion": "v1.36.3-process",
+                        "operatingSystem": "linux",
+                        "architecture": "amd64",
+                        "containerRuntimeVersion": "process://1",
+                        "kernelVersion": os.uname().release,
+                        "osImage": "process kubelet",
+                        "kubeProxyVersion": "",
+                        "machineID": "",
+                        "systemUUID": "",
+                        "bootID": "",
+                    },
+                }
+            },
+        )
 
     # -- pods --------------------------------------------------------------------------------------
     def forget(self, uid: str) -> None:
@@ -316,8 +382,13 @@ class ProcessKubelet:
                 worker.kill()
             if spec.get("nodeName") in (self.node_name, None, ""):
                 try:
-                    self.api.request("DELETE", path, {"gracePeriodSeconds": 0}, ok404=True,
-                                     params={"gracePeriodSeconds": "0"})
+                    self.api.request(
+                        "DELETE",
+                        path,
+                        {"gracePeriodSeconds": 0},
+                        ok404=True,
+                        params={"gracePeriodSeconds": "0"},
+                    )
                 except httpx.HTTPStatusError as error:
                     log.warning("deleting %s: %s", path, error)
             return
@@ -325,9 +396,16 @@ class ProcessKubelet:
             if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
                 return
             try:
-                self.api.request("POST", path + "/binding", {
-                    "apiVersion": "v1", "kind": "Binding", "metadata": {"name": meta["name"]},
-                    "target": {"apiVersion": "v1", "kind": "Node", "name": self.node_name}})
+                self.api.request(
+                    "POST",
+                    path + "/binding",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Binding",
+                        "metadata": {"name": meta["name"]},
+                        "target": {"apiVersion": "v1", "kind": "Node", "name": self.node_name},
+                    },
+                )
             except httpx.HTTPStatusError as error:
                 log.warning("binding %s: %s", path, error)
             return
@@ -341,8 +419,16 @@ class ProcessKubelet:
                 return
             if phase == "Running":
                 # Started by an earlier kubelet whose process is gone: report it lost.
-                self.api.merge_patch(path + "/status", {"status": {"phase": "Failed", "reason": "NodeRestart",
-                                                                    "message": "the process kubelet restarted"}})
+                self.api.merge_patch(
+                    path + "/status",
+                    {
+                        "status": {
+                            "phase": "Failed",
+                            "reason": "NodeRestart",
+                            "message": "the process kubelet restarted",
+                        }
+                    },
+                )
                 return
             worker = PodWorker(self, pod)
             self.workers[uid] = worker
@@ -398,7 +484,7 @@ class ProcessKubelet:
                 data = log_file.read_bytes()
                 tail = query.get("tailLines")
                 if tail:
-                    data = b"".join(data.splitlines(keepends=True)[-int(tail[0]):])
+                    data = b"".join(data.splitlines(keepends=True)[-int(tail[0]) :])
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()

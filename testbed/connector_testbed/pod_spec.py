@@ -121,8 +121,9 @@ class PodPlanner:
     def env(self, container: JSON) -> dict[str, str]:
         venv_bin = str(Path(sys.executable).parent)
         env: dict[str, str] = {
-            "PATH": os.pathsep.join([venv_bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
-                                     "/sbin", "/bin"]),
+            "PATH": os.pathsep.join(
+                [venv_bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            ),
             "HOSTNAME": self.pod["metadata"]["name"],
             "HOME": "/tmp",  # noqa: S108 - writable emptyDir in this project's pods
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -175,7 +176,9 @@ class PodPlanner:
                     if "secret" in source:
                         self._write_items(path, "Secret", source["secret"]["name"], source["secret"], 0o644)
                     elif "configMap" in source:
-                        self._write_items(path, "ConfigMap", source["configMap"]["name"], source["configMap"], 0o644)
+                        self._write_items(
+                            path, "ConfigMap", source["configMap"]["name"], source["configMap"], 0o644
+                        )
             elif "emptyDir" in volume:
                 path.chmod(0o1777)
             elif "downwardAPI" in volume:
@@ -183,8 +186,10 @@ class PodPlanner:
                     if "fieldRef" in item:
                         (path / item["path"]).write_text(self._field_ref(item["fieldRef"]["fieldPath"]))
             else:
-                raise ConfigError(f"volume {volume['name']}: only secret, configMap, projected, emptyDir and "
-                                  "downwardAPI volumes are supported by the process kubelet")
+                raise ConfigError(
+                    f"volume {volume['name']}: only secret, configMap, projected, emptyDir and "
+                    "downwardAPI volumes are supported by the process kubelet"
+                )
             paths[volume["name"]] = path
         return paths
 
@@ -244,6 +249,7 @@ class PodPlanner:
 
 def _expand(value: str, env: dict[str, str]) -> str:
     """Kubernetes' $(VAR) expansion; $$(VAR) escapes."""
+
     def replace(match: re.Match[str]) -> str:
         if match.group(0).startswith("$$"):
             return match.group(0)[1:]

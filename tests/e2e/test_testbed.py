@@ -121,11 +121,13 @@ def test_job_runs_to_complete(control_plane: ControlPlane, namespace: str) -> No
     assert state["terminated"]["exitCode"] == 0, state
     assert state["terminated"]["message"] == '{"result": "ok"}'
     assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
-    logs = control_plane.kubectl("-n", namespace, "logs", f"job/ok").stdout
+    logs = control_plane.kubectl("-n", namespace, "logs", "job/ok").stdout
     assert "all good" in logs
 
 
-def test_failing_pod_fails_the_job_with_exit_code_and_message(control_plane: ControlPlane, namespace: str) -> None:
+def test_failing_pod_fails_the_job_with_exit_code_and_message(
+    control_plane: ControlPlane, namespace: str
+) -> None:
     setup_objects(control_plane, namespace)
     script = "import pathlib,sys; pathlib.Path('/dev/termination-log').write_text('it broke'); sys.exit(7)"
     control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("bad", script)))
@@ -140,7 +142,9 @@ def test_failing_pod_fails_the_job_with_exit_code_and_message(control_plane: Con
 
 def test_missing_secret_waits_then_runs(control_plane: ControlPlane, namespace: str) -> None:
     control_plane.kubectl("-n", namespace, "create", "configmap", "settings", "--from-literal=mode=fast")
-    control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("late", "print('late ok')")))
+    control_plane.kubectl(
+        "-n", namespace, "apply", "-f", "-", input=json.dumps(job("late", "print('late ok')"))
+    )
     deadline = time.monotonic() + 30
     reason = None
     while time.monotonic() < deadline and reason != "CreateContainerConfigError":
@@ -149,14 +153,18 @@ def test_missing_secret_waits_then_runs(control_plane: ControlPlane, namespace: 
         reason = statuses[0]["state"].get("waiting", {}).get("reason") if statuses else None
         time.sleep(0.3)
     assert reason == "CreateContainerConfigError"
-    control_plane.kubectl("-n", namespace, "create", "secret", "generic", "creds", "--from-literal=password=x")
+    control_plane.kubectl(
+        "-n", namespace, "create", "secret", "generic", "creds", "--from-literal=password=x"
+    )
     finished = wait_job(control_plane, namespace, "late")
     assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
 
 
 def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, namespace: str) -> None:
     setup_objects(control_plane, namespace)
-    control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("slow", "import time; time.sleep(600)")))
+    control_plane.kubectl(
+        "-n", namespace, "apply", "-f", "-", input=json.dumps(job("slow", "import time; time.sleep(600)"))
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
@@ -170,7 +178,9 @@ def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, n
 
 def test_restricted_namespace_rejects_privileged_pods(control_plane: ControlPlane, namespace: str) -> None:
     pod = {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "priv"},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "priv"},
         "spec": {"containers": [{"name": "c", "image": "x", "command": ["true"]}]},
     }
     result = control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(pod), check=False)
