@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.control_plane",
     "tests.fixtures.databases",
     "tests.fixtures.simulator",
+    "tests.fixtures.operator",
 ]
