@@ -257,9 +257,7 @@ class ControlPlane:
             self.server + path, headers={"Authorization": f"Bearer {self.token}"}
         )
         try:
-            with urllib.request.urlopen(  # noqa: S310 - an https URL built from our own server address
-                request, context=self._ssl_context(), timeout=5
-            ) as response:
+            with urllib.request.urlopen(request, context=self._ssl_context(), timeout=5) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as error:
             return int(error.code), error.read()

@@ -131,9 +131,11 @@ def test_mount_points_are_created_and_removed(tmp_path: Path) -> None:
     a, b = tmp_path / "x" / "y" / "a", tmp_path / "x" / "y" / "b"
     mounts.acquire(str(a), is_file=False)
     mounts.acquire(str(b), is_file=True)
-    assert a.is_dir() and b.is_file()
+    assert a.is_dir()
+    assert b.is_file()
     mounts.release(str(a))
-    assert not a.exists() and b.exists()
+    assert not a.exists()
+    assert b.exists()
     mounts.release(str(b))
     assert not (tmp_path / "x").exists()
     assert tmp_path.exists()
