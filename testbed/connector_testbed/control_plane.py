@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import shutil
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -41,6 +43,36 @@ START_TIMEOUT = float(os.environ.get("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT", "
 
 class ControlPlaneError(RuntimeError):
     pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_dirs() -> None:
+    """Remove folders of earlier control planes whose owner was killed before it could clean up."""
+    for candidate in Path(tempfile.gettempdir()).glob("olc-testbed-*"):
+        owner = candidate / "owner.pid"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(candidate, ignore_errors=True)
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that `with ControlPlane()` blocks (and pytest) still tear down."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 class ControlPlane:
@@ -88,7 +120,10 @@ class ControlPlane:
             self.dir = self._requested_dir
             self.dir.mkdir(parents=True, exist_ok=True)
         else:
+            sweep_stale_dirs()
             self.dir = Path(tempfile.mkdtemp(prefix="olc-testbed-"))
+        (self.dir / "owner.pid").write_text(str(os.getpid()))
+        _exit_on_sigterm()
         self.logs_dir.mkdir(exist_ok=True)
         try:
             self._start()
