@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.simulator",
     "tests.fixtures.operator",
+    "tests.fixtures.helm",
 ]
