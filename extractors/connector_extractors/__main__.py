@@ -1,0 +1,211 @@
+"""The extractor's entry point: `python -m connector_extractors` / `online-connector-extract`.
+
+    online-connector-extract --config run.json             # extract and push to DataGalaxy
+    online-connector-extract --config run.json --dry-run --output metadata.json
+    online-connector-extract --config run.json --check     # reach, log in, read the catalog; import nothing
+
+The configuration is the RunConfig JSON (docs/run-config.md) from `--config FILE` or the `OLC_RUN_CONFIG`
+environment variable. Secrets come only from the environment or files: `OLC_SOURCE_PASSWORD[_FILE]`,
+`OLC_DATAGALAXY_TOKEN[_FILE]`. The summary (at most 4 KiB of JSON) is written to the path in
+`OLC_TERMINATION_MESSAGE_PATH` (default /dev/termination-log when writable), a readable version goes to
+stdout, and the exit code is the error category's (0 on success).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from connector_extractors import report
+from connector_extractors.check import run_check
+from connector_extractors.credentials import read_secret
+from connector_extractors.error_mapping import scrub
+from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.extract import extract
+from connector_extractors.push import push
+from connector_extractors.run_config import (
+    ENV_DATAGALAXY_TOKEN,
+    ENV_RUN_CONFIG,
+    ENV_SOURCE_PASSWORD,
+    ENV_TERMINATION_MESSAGE_PATH,
+    RunConfig,
+)
+from connector_extractors.run_summary import RunSummary
+
+log = logging.getLogger("connector_extractors")
+DEFAULT_TERMINATION_PATH = "/dev/termination-log"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="online-connector-extract",
+        description="Extract technical metadata from a SQL source (read-only) and push it to DataGalaxy.",
+    )
+    parser.add_argument("--config", type=Path, help=f"RunConfig JSON file (default: ${ENV_RUN_CONFIG})")
+    parser.add_argument("--check", action="store_true", help="test the connection and the target only")
+    parser.add_argument("--dry-run", action="store_true", help="extract but do not push")
+    parser.add_argument(
+        "--output", type=Path, help="with --dry-run: write the metadata JSON here ('-': stdout)"
+    )
+    parser.add_argument("--log-level", default=os.environ.get("OLC_LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+def load_config(path: Path | None) -> RunConfig:
+    try:
+        if path is not None:
+            text = path.read_text()
+        else:
+            text = os.environ.get(ENV_RUN_CONFIG, "")
+            if not text:
+                raise ConnectorError(
+                    ErrorCategory.INVALID_CONFIGURATION,
+                    f"No run configuration: pass --config FILE or set {ENV_RUN_CONFIG}.",
+                )
+        return RunConfig.model_validate_json(text)
+    except OSError as exc:
+        raise ConnectorError(
+            ErrorCategory.INVALID_CONFIGURATION, f"Cannot read the configuration file {path}: {exc.strerror}."
+        ) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:10]
+        )
+        raise ConnectorError(
+            ErrorCategory.INVALID_CONFIGURATION, f"Invalid run configuration: {problems}"
+        ) from None
+
+
+def termination_path() -> Path | None:
+    configured = os.environ.get(ENV_TERMINATION_MESSAGE_PATH)
+    if configured:
+        return Path(configured)
+    default = Path(DEFAULT_TERMINATION_PATH)
+    return default if default.exists() and os.access(default, os.W_OK) else None
+
+
+def write_summary(summary: RunSummary) -> None:
+    path = termination_path()
+    if path is not None:
+        try:
+            path.write_text(summary.to_json())
+        except OSError as exc:
+            log.warning("cannot write the summary to %s: %s", path, exc.strerror)
+    print(report.render(summary), flush=True)
+
+
+def write_metadata(target: Path, document: dict[str, object]) -> None:
+    text = json.dumps(document, indent=1, ensure_ascii=False)
+    if str(target) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        target.write_text(text + "\n", encoding="utf-8")
+        log.info("metadata written to %s", target)
+
+
+def run_import(
+    config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
+) -> RunSummary:
+    started = time.monotonic()
+    extraction = extract(config, password)
+    metadata = extraction.metadata
+    content_hash = metadata.content_hash()
+    counts = metadata.counts()
+    warnings = list(extraction.warnings)
+    described = (
+        f"{counts['schemas']} schemas, {counts['tables']} tables, {counts['views']} views and "
+        f"{counts['columns']} columns from {config.source.technology}"
+    )
+    if args.dry_run:
+        if args.output is not None:
+            write_metadata(args.output, {"contentHash": content_hash, **metadata.to_dict()})
+        return RunSummary(
+            mode="import",
+            result="PartialSuccess" if warnings else "Succeeded",
+            message=f"Dry run: extracted {described}; nothing pushed.",
+            counts=counts,
+            durationSeconds=round(time.monotonic() - started, 3),
+            warnings=warnings,
+            contentHash=content_hash,
+        )
+    outcome = push(config, token, metadata)
+    warnings += outcome.warnings
+    if outcome.unchanged:
+        result, verb = "Unchanged", "nothing changed since the last import"
+    elif warnings or outcome.failed_objects:
+        result, verb = "PartialSuccess", f"pushed with {outcome.failed_objects} objects failed"
+    else:
+        result, verb = "Succeeded", "pushed"
+    return RunSummary(
+        mode="import",
+        result=result,  # type: ignore[arg-type]
+        message=f"Extracted {described}; {verb} to {outcome.target}.",
+        counts=counts,
+        push=outcome.counts,
+        durationSeconds=round(time.monotonic() - started, 3),
+        warnings=warnings,
+        contentHash=content_hash,
+    )
+
+
+def failed(mode: str, error: ConnectorError, started: float) -> RunSummary:
+    message = error.message + (f" Hint: {error.hint}" if error.hint else "")
+    return RunSummary(
+        mode="check" if mode == "check" else "import",
+        result="Failed",
+        errorCategory=error.category.value,
+        message=message,
+        durationSeconds=round(time.monotonic() - started, 3),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    started = time.monotonic()
+    mode = "check" if args.check else "import"
+    password: str | None = None
+    token: str | None = None
+    try:
+        config = load_config(args.config)
+        if config.mode == "check":
+            mode = "check"
+        password = read_secret(ENV_SOURCE_PASSWORD)
+        token = read_secret(ENV_DATAGALAXY_TOKEN)
+        if mode == "check":
+            summary = run_check(config, password, token)
+        else:
+            summary = run_import(config, args, password, token)
+    except ConnectorError as error:
+        log.error("%s", scrub(str(error), password, token, limit=2000))
+        summary = failed(mode, error, started)
+        write_summary(summary)
+        return error.exit_code
+    except Exception as exc:  # a bug: report it as InternalError, without secrets
+        details = scrub(traceback.format_exc(), password, token, limit=8000)
+        log.error("internal error: %s", details)
+        internal = ConnectorError(
+            ErrorCategory.INTERNAL_ERROR,
+            f"Internal error: {type(exc).__name__}: {scrub(str(exc), password, token)}",
+        )
+        write_summary(failed(mode, internal, started))
+        return internal.exit_code
+    write_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""One extraction: connect read-only, list and filter schemas, read the catalog, build the model.
+
+Every failure leaves here as a `ConnectorError` of the taxonomy (see `error_mapping`). Progress goes to
+the log as it goes. A table that cannot be inspected is a warning; in strict mode any warning fails
+the run with `ExtractionFailed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from connector_extractors.error_mapping import classify
+from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.filters import NameFilter
+from connector_extractors.inspection import CatalogReader, Progress, ReadRequest, reader_for
+from connector_extractors.metadata import SourceMetadata
+from connector_extractors.readonly import create_readonly_engine
+from connector_extractors.run_config import RunConfig
+from connector_extractors.urls import ConnectionSpec, build_connection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extraction:
+    metadata: SourceMetadata
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Session:
+    """An open read-only connection and the reader for it."""
+
+    spec: ConnectionSpec
+    connection: Connection
+    reader: CatalogReader
+    request: ReadRequest
+    password: str | None
+
+    def visible_schemas(self) -> list[str]:
+        """The schemas that pass the filters, in name order."""
+        return sorted(s for s in self.reader.schema_names() if self.request.filter.schema_ok(s))
+
+
+@contextmanager
+def open_session(config: RunConfig, password: str | None, fast: bool = True) -> Iterator[Session]:
+    """Connect to the source read-only; errors are classified as connection failures."""
+    source = config.source
+    request = ReadRequest(NameFilter.from_config(source.technology, config.filters), config.include)
+    spec = build_connection(source, password, config.timeouts)
+    engine = create_readonly_engine(spec, config.timeouts)
+    log.info("connecting to %s (read-only)", spec.display)
+    try:
+        try:
+            connection = engine.connect()
+        except Exception as exc:
+            raise classify(exc, spec, password, "connect", config.timeouts.connect_seconds) from None
+        try:
+            yield Session(
+                spec, connection, reader_for(connection, source.technology, fast), request, password
+            )
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+def extract(config: RunConfig, password: str | None, fast: bool = True) -> Extraction:
+    """Read the metadata of the configured source (read-only)."""
+    started = time.monotonic()
+    with open_session(config, password, fast) as session:
+        try:
+            schemas = session.visible_schemas()
+            log.info(
+                "%d schemas to read: %s",
+                len(schemas),
+                ", ".join(schemas[:20]) + (" …" if len(schemas) > 20 else ""),
+            )
+            progress = Progress(total_schemas=len(schemas))
+            result = session.reader.read(schemas, session.request, progress)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise classify(exc, session.spec, password, "extract") from None
+    source = config.source
+    kept = result.schemas
+    if session.request.filter.filters_tables:
+        kept = [s for s in kept if s.tables]  # table patterns select tables; drop schemas left empty
+    metadata = SourceMetadata(
+        technology=source.technology, database=source.database or source.path, schemas=kept
+    )
+    metadata.sort()
+    extraction = Extraction(metadata, result.warnings, time.monotonic() - started)
+    counts = metadata.counts()
+    log.info(
+        "extracted %d schemas, %d tables, %d views, %d columns in %.2fs (%d warnings)",
+        counts["schemas"],
+        counts["tables"],
+        counts["views"],
+        counts["columns"],
+        extraction.seconds,
+        len(extraction.warnings),
+    )
+    for warning in extraction.warnings:
+        log.warning("%s", warning)
+    if config.strict and extraction.warnings:
+        raise ConnectorError(
+            ErrorCategory.EXTRACTION_FAILED,
+            f"{len(extraction.warnings)} objects could not be inspected and strict mode is on "
+            f"(first: {extraction.warnings[0]})",
+            "Fix the objects or their permissions, or turn strict mode off to import the rest.",
+        )
+    return extraction

@@ -1,0 +1,156 @@
+"""Which schemas and tables an extraction covers: include/exclude regular expressions, system schemas.
+
+Patterns are Python regular expressions that must match the whole name (`re.fullmatch`). Table patterns
+match either the bare name (`orders`) or the qualified one (`sales.orders`); views are tables here.
+An empty include list means everything; exclude wins over include. System schemas (the catalog's own,
+per dialect) are left out unless `includeSystemSchemas` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.run_config import Filters
+
+SYSTEM_SCHEMAS: dict[str, frozenset[str]] = {
+    "postgresql": frozenset({"information_schema", "pg_catalog", "pg_toast"}),
+    "redshift": frozenset(
+        {"information_schema", "pg_catalog", "pg_toast", "pg_internal", "pg_auto_copy", "pg_automv"}
+    ),
+    "mysql": frozenset({"information_schema", "mysql", "performance_schema", "sys"}),
+    "mariadb": frozenset({"information_schema", "mysql", "performance_schema", "sys"}),
+    "sqlserver": frozenset(
+        {
+            "sys",
+            "INFORMATION_SCHEMA",
+            "guest",
+            "db_owner",
+            "db_accessadmin",
+            "db_securityadmin",
+            "db_ddladmin",
+            "db_backupoperator",
+            "db_datareader",
+            "db_datawriter",
+            "db_denydatareader",
+            "db_denydatawriter",
+        }
+    ),
+    "oracle": frozenset(
+        {
+            "sys",
+            "system",
+            "xdb",
+            "ctxsys",
+            "mdsys",
+            "olapsys",
+            "ordsys",
+            "outln",
+            "wmsys",
+            "dbsnmp",
+            "appqossys",
+            "audsys",
+            "gsmadmin_internal",
+            "lbacsys",
+            "dvsys",
+            "dvf",
+            "ojvmsys",
+            "orddata",
+            "ordplugins",
+            "si_informtn_schema",
+            "remote_scheduler_agent",
+            "dbsfwuser",
+            "ggsys",
+            "anonymous",
+            "xs$null",
+            "mddata",
+            "sysbackup",
+            "sysdg",
+            "syskm",
+            "sysrac",
+            "dip",
+            "oracle_ocm",
+            "gsmcatuser",
+            "gsmuser",
+            "sys$umf",
+            "pdbadmin",
+            "gsmrootuser",
+            "opsg_admin",
+        }
+    ),
+    "snowflake": frozenset({"information_schema"}),
+    "duckdb": frozenset({"information_schema", "pg_catalog"}),
+    "sqlite": frozenset(),
+}
+_SYSTEM_PREFIXES: dict[str, tuple[str, ...]] = {
+    "postgresql": ("pg_temp_", "pg_toast_temp_"),
+    "redshift": ("pg_temp_", "pg_toast_temp_"),
+    "oracle": ("apex_", "flows_"),
+}
+
+
+def is_system_schema(technology: str, name: str) -> bool:
+    names = SYSTEM_SCHEMAS.get(technology, frozenset())
+    lowered = name.lower()
+    if name in names or lowered in names or lowered in {n.lower() for n in names}:
+        return True
+    return lowered.startswith(_SYSTEM_PREFIXES.get(technology, ()))
+
+
+def _compile(patterns: list[str], what: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ConnectorError(
+                ErrorCategory.INVALID_CONFIGURATION,
+                f"Invalid {what} pattern {pattern!r}: {exc}",
+                "Patterns are Python regular expressions matched against the whole name.",
+            ) from None
+    return tuple(compiled)
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    technology: str
+    include_system: bool
+    schema_include: tuple[re.Pattern[str], ...]
+    schema_exclude: tuple[re.Pattern[str], ...]
+    table_include: tuple[re.Pattern[str], ...]
+    table_exclude: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_config(cls, technology: str, filters: Filters) -> NameFilter:
+        return cls(
+            technology=technology,
+            include_system=filters.include_system_schemas,
+            schema_include=_compile(filters.schemas.include, "schema include"),
+            schema_exclude=_compile(filters.schemas.exclude, "schema exclude"),
+            table_include=_compile(filters.tables.include, "table include"),
+            table_exclude=_compile(filters.tables.exclude, "table exclude"),
+        )
+
+    @property
+    def filters_tables(self) -> bool:
+        return bool(self.table_include or self.table_exclude)
+
+    def schema_ok(self, name: str) -> bool:
+        if not self.include_system and is_system_schema(self.technology, name):
+            return False
+        if self.schema_include and not any(p.fullmatch(name) for p in self.schema_include):
+            return False
+        return not any(p.fullmatch(name) for p in self.schema_exclude)
+
+    def table_ok(self, schema: str, name: str) -> bool:
+        if not self.filters_tables:
+            return True
+        qualified = f"{schema}.{name}"
+
+        def hit(patterns: tuple[re.Pattern[str], ...]) -> bool:
+            return any(p.fullmatch(name) or p.fullmatch(qualified) for p in patterns)
+
+        if self.table_include and not hit(self.table_include):
+            return False
+        return not hit(self.table_exclude)

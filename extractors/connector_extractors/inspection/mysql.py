@@ -1,0 +1,266 @@
+"""MySQL's and MariaDB's fast path: information_schema read once per run, not once per table or schema.
+
+One query lists tables and views with their comments, one reads every column (`COLUMN_TYPE` as the
+server writes it), one reads primary, unique and foreign keys from `TABLE_CONSTRAINTS` joined to
+`KEY_COLUMN_USAGE` (composite and cross-database keys, column order kept); indexes (`STATISTICS`)
+and view definitions add one query each only when asked. In MySQL a schema is a database.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Connection
+
+from connector_extractors.inspection.base import Progress, ReadRequest, ReadResult, TypeStrings
+from connector_extractors.metadata import (
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from connector_extractors.type_family import type_family
+
+SCHEMAS_SQL = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
+
+TABLES_SQL = """
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT
+FROM information_schema.TABLES
+WHERE TABLE_SCHEMA IN %(schemas)s
+"""
+
+COLUMNS_SQL = """
+SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
+       COLUMN_COMMENT, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA IN %(schemas)s
+ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION
+"""
+
+KEYS_SQL = """
+SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME,
+       k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME
+FROM information_schema.TABLE_CONSTRAINTS c
+JOIN information_schema.KEY_COLUMN_USAGE k
+  ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME
+ AND k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+WHERE c.TABLE_SCHEMA IN %(schemas)s AND c.CONSTRAINT_TYPE IN %(types)s
+ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+"""
+
+INDEXES_SQL = """
+SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA IN %(schemas)s AND INDEX_NAME <> 'PRIMARY'
+ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+"""
+
+VIEWS_SQL = """
+SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS
+WHERE TABLE_SCHEMA IN %(schemas)s
+"""
+
+_LENGTH_TYPES = {"char", "varchar", "binary", "varbinary", "bit"}
+_DECIMAL_TYPES = {"decimal", "numeric"}
+_TIME_TYPES = {"datetime", "timestamp", "time"}
+_DECLARED = re.compile(r"\((\d+)")
+_CONSTRAINT_TYPES = {"PRIMARY KEY": "p", "FOREIGN KEY": "f", "UNIQUE": "u"}
+
+
+def column_facets(
+    data_type: str, column_type: str, precision: Any, scale: Any, time_precision: Any
+) -> tuple[int | None, int | None, int | None]:
+    """(length, precision, scale) as declared: `varchar(20)` has a length, `text` has none."""
+    data_type = data_type.lower()
+    declared = _DECLARED.search(column_type)
+    if data_type in _LENGTH_TYPES:
+        return (int(declared.group(1)) if declared else None), None, None
+    if data_type in _DECIMAL_TYPES:
+        return None, _opt_int(precision), _opt_int(scale)
+    if data_type in _TIME_TYPES and declared:
+        return None, _opt_int(time_precision), None
+    return None, None, None
+
+
+def _opt_int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def column_default(raw: str | None, nullable: bool) -> str | None:
+    """MariaDB writes an absent default of a nullable column as the text `NULL`: that is no default."""
+    if raw is None or (raw == "NULL" and nullable):
+        return None
+    return raw
+
+
+class MySQLReader:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._types = TypeStrings()
+
+    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(sql, params)
+        return cursor
+
+    def schema_names(self) -> list[str]:
+        cursor = self._rows(SCHEMAS_SQL)
+        try:
+            return [row[0] for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def _tables(self, schemas: list[str], request: ReadRequest) -> dict[tuple[str, str], Table]:
+        tables: dict[tuple[str, str], Table] = {}
+        cursor = self._rows(TABLES_SQL, {"schemas": tuple(schemas)})
+        try:
+            for schema, name, table_type, comment in cursor.fetchall():
+                is_view = "VIEW" in table_type
+                if (is_view and not request.include.views) or table_type == "SEQUENCE":
+                    continue
+                if not request.filter.table_ok(schema, name):
+                    continue
+                table = Table(name=name, kind="view" if is_view else "table")
+                if request.include.comments and not is_view:
+                    table.comment = comment or None
+                tables[(schema, name)] = table
+        finally:
+            cursor.close()
+        return tables
+
+    def count_objects(self, schemas: list[str], request: ReadRequest) -> int:
+        return len(self._tables(schemas, request)) if schemas else 0
+
+    def read(self, schemas: list[str], request: ReadRequest, progress: Progress) -> ReadResult:
+        if not schemas:
+            return ReadResult(schemas=[])
+        include = request.include
+        params = {"schemas": tuple(schemas)}
+        tables = self._tables(schemas, request)
+        progress.phase(f"listed {len(tables)} tables and views in {len(schemas)} schemas")
+        self._read_columns(params, tables, include.comments)
+        progress.phase("read the columns")
+        types = tuple(
+            kind
+            for kind, wanted in (
+                ("PRIMARY KEY", include.primary_keys),
+                ("FOREIGN KEY", include.foreign_keys),
+                ("UNIQUE", include.unique_constraints),
+            )
+            if wanted
+        )
+        if types:
+            self._read_keys({**params, "types": types}, tables)
+            progress.phase("read the keys")
+        if include.indexes:
+            self._read_indexes(params, tables)
+        if include.view_definitions and include.views:
+            self._read_views(params, tables)
+        by_schema = {name: Schema(name=name) for name in schemas}
+        for (schema, _name), table in tables.items():
+            by_schema[schema].tables.append(table)
+        for name in schemas:
+            progress.schema_done(name, len(by_schema[name].tables))
+        return ReadResult(schemas=list(by_schema.values()))
+
+    def _read_columns(
+        self, params: dict[str, Any], tables: dict[tuple[str, str], Table], comments: bool
+    ) -> None:
+        intern = self._types
+        current: tuple[str, str] | None = None
+        columns: list[Column] | None = None
+        position = 0
+        cursor = self._rows(COLUMNS_SQL, params)
+        try:
+            for row in cursor:
+                (
+                    schema,
+                    table_name,
+                    name,
+                    column_type,
+                    data_type,
+                    nullable,
+                    default,
+                    comment,
+                    prec,
+                    scale,
+                    tprec,
+                ) = row
+                key = (schema, table_name)
+                if key != current:
+                    current = key
+                    table = tables.get(key)
+                    columns = table.columns if table is not None else None
+                    position = 0
+                if columns is None:
+                    continue
+                position += 1
+                sql_type = intern(column_type)
+                is_nullable = nullable == "YES"
+                length, precision, num_scale = column_facets(data_type, column_type, prec, scale, tprec)
+                columns.append(
+                    Column(
+                        name,
+                        position,
+                        sql_type,
+                        type_family(sql_type),
+                        is_nullable,
+                        length,
+                        precision,
+                        num_scale,
+                        column_default(default, is_nullable),
+                        (comment or None) if comments else None,
+                    )
+                )
+        finally:
+            cursor.close()
+
+    def _read_keys(self, params: dict[str, Any], tables: dict[tuple[str, str], Table]) -> None:
+        groups: dict[tuple[str, str, str], list[Any]] = {}
+        cursor = self._rows(KEYS_SQL, params)
+        try:
+            for row in cursor.fetchall():
+                groups.setdefault((row[0], row[1], row[2]), []).append(row)
+        finally:
+            cursor.close()
+        for (schema, table_name, name), rows in groups.items():
+            table = tables.get((schema, table_name))
+            if table is None:
+                continue
+            kind = _CONSTRAINT_TYPES[rows[0][3]]
+            columns = tuple(r[4] for r in rows)
+            if kind == "p":
+                table.primary_key = PrimaryKey(None if name == "PRIMARY" else name, columns)
+            elif kind == "f":
+                table.foreign_keys.append(
+                    ForeignKey(name, columns, rows[0][5], rows[0][6], tuple(r[7] for r in rows))
+                )
+            else:
+                table.unique_constraints.append(UniqueConstraint(name, columns))
+
+    def _read_indexes(self, params: dict[str, Any], tables: dict[tuple[str, str], Table]) -> None:
+        groups: dict[tuple[str, str, str], list[Any]] = {}
+        cursor = self._rows(INDEXES_SQL, params)
+        try:
+            for row in cursor.fetchall():
+                groups.setdefault((row[0], row[1], row[2]), []).append(row)
+        finally:
+            cursor.close()
+        for (schema, table_name, name), rows in groups.items():
+            table = tables.get((schema, table_name))
+            if table is not None:
+                table.indexes.append(Index(name, tuple(r[4] or "" for r in rows), not int(rows[0][3])))
+
+    def _read_views(self, params: dict[str, Any], tables: dict[tuple[str, str], Table]) -> None:
+        cursor = self._rows(VIEWS_SQL, params)
+        try:
+            for schema, name, definition in cursor.fetchall():
+                table = tables.get((schema, name))
+                if table is not None:
+                    table.view_definition = definition
+        finally:
+            cursor.close()

@@ -1,0 +1,130 @@
+"""SQLAlchemy URLs and driver connect arguments per technology, built with `URL.create`.
+
+The password is passed in from the environment or a file by the caller, never from a command line, and
+`URL.create` escapes it: no string formatting of credentials. `ConnectionSpec.display` is the
+secret-free form used in logs and messages. Driver connect timeouts are set here; read-only sessions and
+statement timeouts are set in `readonly`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import URL
+
+from connector_extractors.drivers import Driver, require_driver
+from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.run_config import FILE_TECHNOLOGIES, SourceConfig, Timeouts
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    technology: str
+    url: URL
+    connect_args: dict[str, Any] = field(default_factory=dict)
+    host: str | None = None
+    port: int | None = None
+
+    @property
+    def display(self) -> str:
+        """Where we connect, without any secret (the URL with the password hidden)."""
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def address(self) -> str:
+        if self.host is None:
+            return str(self.url.database)
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+
+def _invalid(message: str, hint: str | None = None) -> ConnectorError:
+    return ConnectorError(ErrorCategory.INVALID_CONFIGURATION, message, hint)
+
+
+def _file_url(source: SourceConfig) -> tuple[URL, dict[str, Any]]:
+    if not source.path:
+        raise _invalid(f"A {source.technology} source needs `path` (the database file).")
+    path = Path(source.path)
+    if not path.is_file():
+        raise _invalid(
+            f"The {source.technology} database file {source.path} does not exist or is not a file.",
+            "Mount the file into the extractor's pod (a volume) and give its path inside the container.",
+        )
+    if source.technology == "sqlite":
+        # A file: URI lets SQLite open the file read-only (mode=ro) and never create it.
+        database = "file:" + quote(str(path.resolve()))
+        query = {"mode": "ro", "uri": "true", **source.options}
+        return URL.create("sqlite", database=database, query=query), {}
+    return URL.create("duckdb", database=str(path), query=dict(source.options)), {"read_only": True}
+
+
+def _server_connect_args(driver: Driver, timeouts: Timeouts) -> dict[str, Any]:
+    seconds = timeouts.connect_seconds
+    if driver.technology == "postgresql":
+        return {"connect_timeout": seconds, "application_name": "online-connector"}
+    if driver.technology == "redshift":
+        return {"connect_timeout": seconds, "application_name": "online-connector"}
+    if driver.technology in {"mysql", "mariadb"}:
+        return {
+            "connect_timeout": seconds,
+            "read_timeout": timeouts.statement_seconds,
+            "write_timeout": timeouts.statement_seconds,
+            "charset": "utf8mb4",
+        }
+    if driver.technology == "sqlserver":
+        return {
+            "login_timeout": seconds,
+            "timeout": timeouts.statement_seconds,
+            "appname": "online-connector",
+        }
+    if driver.technology == "oracle":
+        return {"tcp_connect_timeout": float(seconds)}
+    if driver.technology == "snowflake":
+        return {
+            "login_timeout": seconds,
+            "network_timeout": timeouts.statement_seconds,
+            "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": timeouts.statement_seconds},
+            "application": "online-connector",
+        }
+    return {}
+
+
+def build_connection(source: SourceConfig, password: str | None, timeouts: Timeouts) -> ConnectionSpec:
+    """The URL and connect arguments for `source`; `DriverMissing` if its driver is not installed."""
+    driver = require_driver(source.technology)
+    if source.technology in FILE_TECHNOLOGIES:
+        url, connect_args = _file_url(source)
+        return ConnectionSpec(source.technology, url, connect_args)
+    if not source.host:
+        raise _invalid(f"A {driver.label} source needs `host`.")
+    if source.technology == "snowflake":
+        # Snowflake's "host" is the account identifier; database and optional /schema form the path.
+        url = URL.create(
+            "snowflake",
+            username=source.username,
+            password=password,
+            host=source.host,
+            database=source.database,
+            query=dict(source.options),
+        )
+        return ConnectionSpec("snowflake", url, _server_connect_args(driver, timeouts), source.host, None)
+    port = source.port or driver.default_port
+    query = dict(source.options)
+    database = source.database
+    if source.technology == "oracle" and database and "service_name" not in query:
+        # Oracle's "database" is a service name (the modern form), not a SID.
+        query["service_name"] = database
+        database = None
+    url = URL.create(
+        driver.drivername,
+        username=source.username,
+        password=password,
+        host=source.host,
+        port=port,
+        database=database,
+        query=query,
+    )
+    return ConnectionSpec(source.technology, url, _server_connect_args(driver, timeouts), source.host, port)
