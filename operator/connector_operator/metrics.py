@@ -38,7 +38,7 @@ DEFAULT_PORT: Final = 9090
 PREFIX: Final = "online_connector"
 ReadyState = Literal["true", "false", "unknown"]
 READY_STATES: Final[tuple[ReadyState, ...]] = ("true", "false", "unknown")
-SUCCESSFUL_RESULTS: Final = frozenset({"Succeeded", "PartialSuccess"})
+SUCCESSFUL_RESULTS: Final = frozenset({"Succeeded", "PartialSuccess", "Unchanged"})
 # Imports take seconds on a small schema and up to hours on a large warehouse.
 DURATION_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
@@ -51,7 +51,7 @@ _CONNECTION = ("namespace", "name")
 
 RUNS = Counter(
     f"{PREFIX}_runs",
-    "Finished import runs by connection and result (Succeeded, PartialSuccess, Failed).",
+    "Finished import runs by connection and result (Succeeded, PartialSuccess, Unchanged, Failed).",
     [*_CONNECTION, "result"],
     registry=REGISTRY,
 )
@@ -70,7 +70,7 @@ OBJECTS_PUSHED = Counter(
 )
 LAST_SUCCESS = Gauge(
     f"{PREFIX}_last_success_timestamp_seconds",
-    "Unix time at which the last successful (or partially successful) run finished.",
+    "Unix time at which the last successful run (Succeeded, PartialSuccess or Unchanged) finished.",
     list(_CONNECTION),
     registry=REGISTRY,
 )
