@@ -1,8 +1,8 @@
 """`POST /sources/bulktree/{versionId}`: validate a source tree, then upsert it.
 
-Matching (undocumented, inferred from the exposed `path` and from DataGalaxy's toolbox): an object is
-the same object when it has the same path of technical names (falling back to `name`) and the same
-type. Properties that a node does not send are left untouched; the route never deletes.
+Matching (undocumented, inferred from the exposed `path`/`typePath` and from DataGalaxy's toolbox, which
+matches technicalName + type level by level): an object is the same object when it has the same path of
+technical names (falling back to `name`) and the same path of types. Properties that a node does not send are left untouched; the route never deletes.
 """
 
 from __future__ import annotations
@@ -85,11 +85,11 @@ def flatten(root: Any, max_entities: int) -> list[Node]:
         if not isinstance(technical_name, str):
             raise ApiError(400, f"'technicalName' must be a string ('{name}')")
         path = f"{parent_path}\\{technical_name}"
-        key = (path, node_type)
+        type_path = f"{parent_type_path}\\{node_type}"
+        key = (path, type_path)
         if key in seen:
             raise ApiError(400, f"Duplicate {node_type} '{path}' in the payload")
         seen.add(key)
-        type_path = f"{parent_type_path}\\{node_type}"
         nodes.append(
             Node(
                 path,
@@ -128,7 +128,7 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
         existing: dict[tuple[str, str], tuple[str, str, str]] = {
             (r[0], r[1]): (r[2], r[3], r[4])
             for r in conn.execute(
-                "SELECT path, type, id, name, attributes FROM entities WHERE source_id=?", (source_id,)
+                "SELECT path, type_path, id, name, attributes FROM entities WHERE source_id=?", (source_id,)
             )
         }
         ids: dict[tuple[str, str], str] = {}
@@ -137,7 +137,7 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
         for index, node in enumerate(nodes):
             if stop_after is not None and index >= stop_after:
                 break
-            key = (node.path, node.type)
+            key = (node.path, node.type_path)
             found = existing.get(key)
             if found is None:
                 entity_id = source_id if node.parent_key is None else new_id()

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS entities (
     attributes TEXT NOT NULL,
     created TEXT NOT NULL,
     modified TEXT NOT NULL,
-    UNIQUE (version_id, path, type)
+    UNIQUE (version_id, path, type_path)
 );
 CREATE INDEX IF NOT EXISTS entities_parent ON entities (parent_id);
 CREATE INDEX IF NOT EXISTS entities_source ON entities (source_id, kind);

@@ -1,0 +1,207 @@
+"""The metadata model as bulktree JSON: Source (Relational) → Model (schema) → Table/View → Column.
+
+Batches stay within the documented limits (250,000 entities and 100 MB per request; by default well
+under both, see `BatchLimits`). Every batch re-sends the source and the schemas of its tables, as
+DataGalaxy's toolbox does: the route upserts, so re-sending a parent changes nothing.
+
+Each table is serialised once, on its own, and batches are assembled from those strings, so a batch's
+size is known exactly and memory holds at most one batch of JSON next to the model.
+
+The attribute keys for data type, size, precision, nullability, order and the technical comment are not
+documented; the ones used here are listed in docs/datagalaxy-api-choices.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector_extractors.metadata import Column, Schema, SourceMetadata, Table
+
+MAPPING_VERSION = "bulktree-1"  # part of the content hash: a new mapping means a new push
+API_MAX_ENTITIES = 250_000
+API_MAX_BYTES = 100 * 1024 * 1024
+
+# DataGalaxy's ColumnDataType enum (v2 spec), by the model's type family.
+_DATA_TYPES: dict[str, str] = {
+    "string": "VariableString",
+    "integer": "Integer",
+    "decimal": "Decimal",
+    "float": "Numeric",
+    "boolean": "Boolean",
+    "date": "Date",
+    "time": "DateTime",
+    "timestamp": "TimeStamp",
+    "interval": "String",
+    "binary": "Binary",
+    "json": "LongText",
+    "uuid": "FixedString",
+    "array": "String",
+    "geometry": "Binary",
+    "other": "String",
+}
+_FIXED_STRING_PREFIXES = ("char", "nchar", "character(", "bpchar")
+
+
+def column_data_type(column: Column) -> str:
+    if column.type_family == "string":
+        sql = column.sql_type.lower()
+        if sql.startswith(_FIXED_STRING_PREFIXES) or sql == "character":
+            return "FixedString"
+        if sql in ("text", "clob", "nclob", "longtext", "mediumtext", "ntext") or "text" in sql:
+            return "LongText"
+    return _DATA_TYPES.get(column.type_family, "String")
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_entities: int = 50_000
+    max_bytes: int = 20 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.max_entities <= API_MAX_ENTITIES:
+            raise ValueError(f"max_entities must be between 3 and {API_MAX_ENTITIES}")
+        if not 1024 <= self.max_bytes <= API_MAX_BYTES:
+            raise ValueError(f"max_bytes must be between 1 KiB and {API_MAX_BYTES}")
+
+
+@dataclass
+class Batch:
+    body: bytes
+    entities: int
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (schema, table) fully or partly inside
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def source_fields(source_name: str, technology_code: str | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": source_name, "technicalName": source_name, "type": "Relational"}
+    if technology_code:
+        fields["technologyCode"] = technology_code
+    return fields
+
+
+def model_fields(schema: Schema) -> dict[str, Any]:
+    return {"name": schema.name, "technicalName": schema.name, "type": "Model"}
+
+
+def column_node(column: Column) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "name": column.name,
+        "technicalName": column.name,
+        "type": "Column",
+        "columnDataType": column_data_type(column),
+        "technicalDataType": column.sql_type,
+        "isNullable": column.nullable,
+        "order": column.position,
+        "technicalComments": column.comment or "",
+    }
+    if column.length is not None:
+        node["size"] = column.length
+    if column.precision is not None:
+        node["precision"] = column.precision
+    if column.scale is not None:
+        node["scale"] = column.scale
+    return node
+
+
+def table_node(table: Table, columns: list[Column] | None = None) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "technicalName": table.name,
+        "type": "View" if table.kind == "view" else "Table",
+        "technicalComments": table.comment or "",
+        "children": [column_node(c) for c in (table.columns if columns is None else columns)],
+    }
+
+
+def table_pieces(table: Table, max_columns: int) -> Iterator[tuple[str, int]]:
+    """The table's JSON, split over several nodes when it has more columns than a batch holds."""
+    if len(table.columns) <= max_columns:
+        yield _dumps(table_node(table)), 1 + len(table.columns)
+        return
+    for start in range(0, len(table.columns), max_columns):
+        chunk = table.columns[start : start + max_columns]
+        yield _dumps(table_node(table, chunk)), 1 + len(chunk)
+
+
+def _open_node(fields: dict[str, Any]) -> str:
+    """`{"name":…,"type":…,"children":[` for a node whose children are spliced in as strings."""
+    return _dumps(fields)[:-1] + ',"children":['
+
+
+class _Assembler:
+    def __init__(self, source: dict[str, Any]) -> None:
+        self.prefix = _open_node(source)
+        self.reset()
+
+    def reset(self) -> None:
+        self.schemas: dict[str, tuple[str, list[str]]] = {}
+        self.entities = 1
+        self.size = len(self.prefix) + 2
+        self.tables: list[tuple[str, str]] = []
+
+    def cost(self, schema: Schema, piece: str, entities: int) -> tuple[int, int]:
+        if schema.name in self.schemas:
+            return entities, len(piece) + 1
+        return entities + 1, len(_open_node(model_fields(schema))) + 3 + len(piece)
+
+    def add(self, schema: Schema, piece: str | None, entities: int, table: str | None) -> None:
+        added_entities, added_size = self.cost(schema, piece or "", entities)
+        if schema.name not in self.schemas:
+            self.schemas[schema.name] = (_open_node(model_fields(schema)), [])
+        if piece is not None:
+            self.schemas[schema.name][1].append(piece)
+        self.entities += added_entities
+        self.size += added_size
+        if table is not None and (schema.name, table) not in self.tables[-1:]:
+            self.tables.append((schema.name, table))
+
+    def build(self) -> Batch:
+        models = ",".join(opening + ",".join(pieces) + "]}" for opening, pieces in self.schemas.values())
+        body = (self.prefix + models + "]}").encode()
+        batch = Batch(body, self.entities, self.tables)
+        self.reset()
+        return batch
+
+
+def iter_batches(
+    metadata: SourceMetadata, source: dict[str, Any], limits: BatchLimits | None = None
+) -> Iterator[Batch]:
+    """Yield bulktree bodies covering every schema, table and column, each within the limits."""
+    limits = limits or BatchLimits()
+    assembler = _Assembler(source)
+    max_columns = limits.max_entities - 3  # source + model + table in the same batch
+    for schema in metadata.schemas:
+        if not schema.tables:
+            entities, size = assembler.cost(schema, "", 0)
+            if assembler.schemas and (
+                assembler.entities + entities > limits.max_entities
+                or assembler.size + size > limits.max_bytes
+            ):
+                yield assembler.build()
+            assembler.add(schema, None, 0, None)
+            continue
+        for table in schema.tables:
+            for piece, entities in table_pieces(table, max_columns):
+                added_entities, added_size = assembler.cost(schema, piece, entities)
+                if assembler.schemas and (
+                    assembler.entities + added_entities > limits.max_entities
+                    or assembler.size + added_size > limits.max_bytes
+                ):
+                    yield assembler.build()
+                assembler.add(schema, piece, entities, table.name)
+    if assembler.schemas:
+        yield assembler.build()
+
+
+def iter_table_json(metadata: SourceMetadata) -> Iterator[str]:
+    """Each schema and table as JSON, in order: what the content hash is computed from."""
+    for schema in metadata.schemas:
+        yield _dumps(model_fields(schema))
+        for table in schema.tables:
+            yield _dumps(table_node(table))

@@ -1,0 +1,202 @@
+"""`push_metadata`: one extraction into one DataGalaxy target, idempotently.
+
+Steps: content hash (stop here when it equals the last successful push's) → bulktree batches → find
+the source's id → primary and foreign keys → objects no longer in the source (report or delete).
+Every step is an upsert or a set difference against what DataGalaxy holds, so a run that failed
+anywhere converges to the same end state when it is run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from connector_extractors.datagalaxy.bulktree import (
+    MAPPING_VERSION,
+    BatchLimits,
+    iter_batches,
+    iter_table_json,
+    source_fields,
+)
+from connector_extractors.datagalaxy.client import DataGalaxyClient
+from connector_extractors.datagalaxy.errors import DataGalaxyError
+from connector_extractors.datagalaxy.keys import build_key_rows, push_keys
+from connector_extractors.datagalaxy.missing import MissingMode, handle_missing
+from connector_extractors.datagalaxy.target import ResolvedTarget
+from connector_extractors.errors import ErrorCategory
+from connector_extractors.metadata import SourceMetadata
+from connector_extractors.run_config import TargetConfig
+from connector_extractors.run_summary import PushCounts
+
+log = logging.getLogger("connector_extractors.datagalaxy")
+
+
+@dataclass
+class PushOutcome:
+    counts: PushCounts
+    unchanged: bool
+    warnings: list[str]
+    failed_objects: int
+    content_hash: str
+    requests: int = 0
+    source_id: str | None = None
+    keys: dict[str, int] = field(default_factory=dict)
+
+
+def technology_code(target: TargetConfig, metadata: SourceMetadata) -> str:
+    return target.technology_code or metadata.technology
+
+
+def content_hash(
+    client: DataGalaxyClient, resolved: ResolvedTarget, metadata: SourceMetadata, target: TargetConfig
+) -> str:
+    """sha256 of the target's identity and of exactly what would be sent, table by table."""
+    digest = hashlib.sha256()
+    identity = {
+        "mapping": MAPPING_VERSION,
+        "apiUrl": client.api_url,
+        "workspaceId": resolved.workspace_id,
+        "versionId": resolved.version_id,
+        "source": source_fields(target.source_name, technology_code(target, metadata)),
+    }
+    digest.update(json.dumps(identity, sort_keys=True).encode())
+    for piece in iter_table_json(metadata):
+        digest.update(b"\n")
+        digest.update(piece.encode())
+    for schema in metadata.schemas:
+        for table in schema.tables:
+            keys = {
+                "pk": [table.primary_key.name, list(table.primary_key.columns)]
+                if table.primary_key
+                else None,
+                "fk": [
+                    [f.name, list(f.columns), f.referred_schema, f.referred_table, list(f.referred_columns)]
+                    for f in table.foreign_keys
+                ],
+            }
+            digest.update(json.dumps(keys).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def find_source(client: DataGalaxyClient, version_id: str, source_name: str) -> dict[str, str] | None:
+    for item in client.iter_pages(
+        "/sources",
+        {"versionId": version_id, "technicalName": source_name, "type": "Relational", "limit": 100},
+        what=f"looking up source {source_name!r}",
+    ):
+        if item.get("technicalName") == source_name and item.get("type") == "Relational":
+            return {"id": str(item["id"]), "path": str(item.get("path") or f"\\{source_name}")}
+    return None
+
+
+def _push_tree(
+    client: DataGalaxyClient,
+    resolved: ResolvedTarget,
+    metadata: SourceMetadata,
+    source: dict[str, object],
+    *,
+    limits: BatchLimits | None,
+    outcome: PushOutcome,
+) -> set[tuple[str, str]]:
+    """Send every batch; a rejected batch is reported and the others still go. Returns failed tables."""
+    failed_tables: set[tuple[str, str]] = set()
+    sent_schemas: set[str] = set()
+    first_error: DataGalaxyError | None = None
+    succeeded = 0
+    batches = 0
+    for number, batch in enumerate(iter_batches(metadata, source, limits), start=1):
+        batches += 1
+        what = f"pushing batch {number} ({batch.entities} objects)"
+        try:
+            result = client.send_json_bytes(
+                "POST",
+                f"/sources/bulktree/{resolved.version_id}",
+                batch.body,
+                what=what,
+                not_found=ErrorCategory.VERSION_NOT_FOUND,
+            )
+        except DataGalaxyError as error:
+            if error.category is not ErrorCategory.PAYLOAD_REJECTED:
+                raise
+            first_error = first_error or error
+            outcome.failed_objects += batch.entities
+            failed_tables.update(batch.tables)
+            outcome.warnings.append(f"Batch {number} ({batch.entities} objects) rejected: {error.message}")
+            continue
+        succeeded += 1
+        schemas = {schema for schema, _ in batch.tables}
+        repeated = (1 if number > 1 else 0) + len(schemas & sent_schemas)
+        sent_schemas |= schemas
+        counts = result if isinstance(result, dict) else {}
+        outcome.counts.created += int(counts.get("created") or 0)
+        outcome.counts.updated += int(counts.get("updated") or 0)
+        outcome.counts.unchanged += max(int(counts.get("unchanged") or 0) - repeated, 0)
+        log.info("DataGalaxy: batch %d: %s", number, counts)
+    if batches and not succeeded and first_error is not None:
+        raise first_error
+    return failed_tables
+
+
+def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
+    client: DataGalaxyClient,
+    resolved: ResolvedTarget,
+    metadata: SourceMetadata,
+    target: TargetConfig,
+    missing_objects: MissingMode = "report",
+    previous_content_hash: str | None = None,
+    *,
+    batch_limits: BatchLimits | None = None,
+) -> PushOutcome:
+    digest = content_hash(client, resolved, metadata, target)
+    outcome = PushOutcome(PushCounts(), False, list(resolved.warnings), 0, digest)
+    if previous_content_hash is not None and digest == previous_content_hash:
+        log.info("DataGalaxy: metadata unchanged since the last successful push; nothing written")
+        outcome.unchanged = True
+        outcome.requests = client.requests_sent
+        return outcome
+    source = source_fields(target.source_name, technology_code(target, metadata))
+    failed_tables: set[tuple[str, str]] = set()
+    if metadata.schemas:
+        failed_tables = _push_tree(client, resolved, metadata, source, limits=batch_limits, outcome=outcome)
+    found = find_source(client, resolved.version_id, target.source_name)
+    if found is None:
+        if metadata.schemas:
+            raise DataGalaxyError(
+                ErrorCategory.TARGET_UNAVAILABLE,
+                f"Source {target.source_name!r} cannot be found after it was pushed",
+            )
+        # bulktree refuses a source without children: create the empty source on its own.
+        created = client.send_json(
+            "POST", f"/sources/{resolved.version_id}", source, what=f"creating source {target.source_name!r}"
+        )
+        found = {"id": str(created["id"]), "path": f"\\{target.source_name}"}
+        outcome.counts.created += 1
+    elif not metadata.schemas:
+        outcome.counts.unchanged += 1
+    outcome.source_id = found["id"]
+    rows = build_key_rows(metadata, failed_tables)
+    if rows.primary or rows.single_foreign or rows.composite_foreign or rows.warnings:
+        keys = push_keys(client, resolved.version_id, found["id"], rows)
+        outcome.keys = keys.written
+        outcome.warnings.extend(keys.warnings)
+    mode = missing_objects
+    if mode == "delete" and outcome.failed_objects:
+        outcome.warnings.append(
+            "Objects no longer in the source were not deleted because some batches failed"
+        )
+        mode = "report"
+    missing = handle_missing(
+        client, resolved.version_id, found["id"], found["path"], metadata=metadata, mode=mode
+    )
+    outcome.counts.missing = missing.missing
+    outcome.counts.deleted = missing.deleted
+    outcome.warnings.extend(missing.warnings)
+    if missing.missing and mode == "report":
+        outcome.warnings.append(
+            f"{missing.missing} object(s) under source {target.source_name!r} are no longer in the source "
+            "(set missingObjects: delete to remove them)"
+        )
+    outcome.requests = client.requests_sent
+    return outcome

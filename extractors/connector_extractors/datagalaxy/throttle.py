@@ -1,0 +1,36 @@
+"""A self-imposed request rate: DataGalaxy delays every request beyond 8/s by 500 ms, so stay under it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class Throttle:
+    """Spaces request starts at least 1/rate seconds apart (rate <= 0 disables it)."""
+
+    def __init__(
+        self,
+        requests_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+
+    def wait(self) -> float:
+        """Block until the next request may start; return how long it waited."""
+        if self.interval == 0.0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_slot)
+            self._next_slot = start + self.interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
