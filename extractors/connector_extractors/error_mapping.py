@@ -46,6 +46,7 @@ _AUTH_TEXT = re.compile(
     r"incorrect username or password|authentication failed",
     re.IGNORECASE,
 )
+_CONFIG_TEXT = re.compile(r"database \S+ does not exist|unknown database", re.IGNORECASE)
 _PERMISSION_TEXT = re.compile(r"permission denied|insufficient privilege|command denied", re.IGNORECASE)
 _NETWORK_TEXT = re.compile(
     r"could not translate host name|failed to resolve host|name or service not known|nodename nor servname|"
@@ -157,6 +158,8 @@ def classify(
         category = ErrorCategory.AUTHENTICATION_FAILED
     if category is None and _PERMISSION_TEXT.search(text):
         category = ErrorCategory.PERMISSION_DENIED
+    if category is None and _CONFIG_TEXT.search(text):
+        category = ErrorCategory.INVALID_CONFIGURATION
     user = spec.url.username or "(no user)"
     where = f"the {spec.technology} source at {spec.address}"
     if category is ErrorCategory.AUTHENTICATION_FAILED:

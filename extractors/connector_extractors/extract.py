@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -93,9 +94,9 @@ def extract(config: RunConfig, password: str | None, fast: bool = True) -> Extra
     kept = result.schemas
     if session.request.filter.filters_tables:
         kept = [s for s in kept if s.tables]  # table patterns select tables; drop schemas left empty
-    metadata = SourceMetadata(
-        technology=source.technology, database=source.database or source.path, schemas=kept
-    )
+    # A file source is named by its file name: the mount path inside the pod is incidental.
+    database = source.database or (Path(source.path).name if source.path else None)
+    metadata = SourceMetadata(technology=source.technology, database=database, schemas=kept)
     metadata.sort()
     extraction = Extraction(metadata, result.warnings, time.monotonic() - started)
     counts = metadata.counts()

@@ -96,6 +96,8 @@ class GenericReader:
         foreign = set(self._optional_names("get_foreign_table_names", schema))
         for name in self.inspector.get_table_names(schema=schema):
             objects[name] = _Object("table", foreign=name in foreign)
+        for name in foreign:
+            objects[name] = _Object("table", foreign=True)
         if request.include.views:
             for name in self.inspector.get_view_names(schema=schema):
                 objects[name] = _Object("view")

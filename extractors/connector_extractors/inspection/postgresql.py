@@ -89,10 +89,16 @@ _BIT_TYPES = {1560, 1562}  # bit, varbit
 _NUMERIC = 1700
 _TIME_TYPES = {1083, 1266, 1114, 1184}  # time, timetz, timestamp, timestamptz
 _INTERVAL = 1186
+_FLOAT_PRECISION = {700: 24, 701: 53}  # real, double precision
 
 
 def typmod_facets(type_oid: int, typmod: int) -> tuple[int | None, int | None, int | None]:
-    """(length, precision, scale) that PostgreSQL encodes in a column's type modifier."""
+    """(length, precision, scale) that PostgreSQL encodes in a column's type modifier.
+
+    Floats have a fixed binary precision (24 and 53 bits), as information_schema reports them.
+    """
+    if type_oid in _FLOAT_PRECISION:
+        return None, _FLOAT_PRECISION[type_oid], None
     if typmod < 0:
         return None, None, None
     if type_oid in _LENGTH_TYPES:

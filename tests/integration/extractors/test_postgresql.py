@@ -1,0 +1,201 @@
+"""PostgreSQL extraction against a real server: golden file, fast path = SQLAlchemy, options, safety."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from connector_extractors.errors import ErrorCategory
+from connector_extractors.extract import extract, open_session
+from connector_extractors.run_config import RunConfig
+from connector_testbed.postgres import PostgresServer
+from tests.integration.extractors.catalogs import PG_LONG, POSTGRES_SQL
+from tests.integration.extractors.runner import golden_compare, run_extractor, without_sql_types
+
+pytestmark = pytest.mark.integration
+DB = "olc_extract_pg"
+
+
+@pytest.fixture(scope="module")
+def catalog(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+    postgres_server.create_database(DB)
+    postgres_server.execute(DB, POSTGRES_SQL)
+    return postgres_server
+
+
+def config(server: PostgresServer, **overrides: Any) -> RunConfig:
+    data: dict[str, Any] = {
+        "source": {
+            "technology": "postgresql",
+            "host": server.host,
+            "port": server.port,
+            "database": DB,
+            "username": server.admin_user,
+        }
+    }
+    data.update(overrides)
+    return RunConfig.model_validate(data)
+
+
+def names(metadata: Any) -> dict[str, list[str]]:
+    return {s.name: [t.name for t in s.tables] for s in metadata.schemas}
+
+
+def test_matches_golden_file(catalog: PostgresServer) -> None:
+    result = extract(config(catalog), catalog.admin_password)
+    assert result.warnings == []
+    golden_compare("postgresql", result.metadata)
+
+
+def test_covers_the_awkward_catalog(catalog: PostgresServer) -> None:
+    metadata = extract(config(catalog), catalog.admin_password).metadata
+    found = names(metadata)
+    assert found["empty_schema"] == []
+    assert "Order Archive" in found["Mixed Case"]
+    assert set(found["ünïcødé"]) == {"tåble ñame", PG_LONG}
+    assert "pg_catalog" not in found
+    assert "information_schema" not in found
+    tables = {(s.name, t.name): t for s in metadata.schemas for t in s.tables}
+    events = tables[("sales", "events")]
+    assert events.partitions == ["events_2024", "events_2025"]
+    assert ("sales", "events_2024") not in tables
+    assert tables[("sales", "order_totals")].materialized
+    assert tables[("sales", "order_totals")].kind == "view"
+    assert tables[("sales", "remote_stock")].foreign
+    lines = tables[("sales", "order_lines")]
+    assert [(fk.columns, fk.referred_columns) for fk in lines.foreign_keys] == [
+        (("customer_id", "order_no"), ("customer_id", "order_no"))
+    ]
+    archive = tables[("Mixed Case", "Order Archive")]
+    assert archive.foreign_keys[0].referred_schema == "sales"  # cross-schema
+    assert archive.comment == "Quoted, spaced, mixed case"
+    customers = tables[("sales", "customers")]
+    email = next(c for c in customers.columns if c.name == "email")
+    assert (email.sql_type, email.type_family, email.length, email.nullable) == (
+        "character varying(200)",
+        "string",
+        200,
+        False,
+    )
+    assert email.comment == "Login e-mail, unique"
+    assert [c.type_family for c in customers.columns] == [
+        "integer", "string", "string", "string", "timestamp", "array", "other", "json", "uuid",
+    ]  # fmt: skip
+    assert tables[("sales", "big_customers")].comment == "Customers worth a look"
+
+
+def test_fast_path_equals_sqlalchemy_multi_reflection(catalog: PostgresServer) -> None:
+    """The catalog queries give what SQLAlchemy's inspector gives (type spelling aside)."""
+    cfg = config(catalog, include={"partitions": True, "indexes": False})
+    fast = extract(cfg, catalog.admin_password).metadata.to_dict()
+    general = extract(cfg, catalog.admin_password, fast=False).metadata.to_dict()
+    for document in (fast, general):
+        for schema in document["schemas"]:
+            for table in schema["tables"]:
+                table["partitions"] = []
+    assert without_sql_types(fast) == without_sql_types(general)
+
+
+def test_partitions_listed_on_request(catalog: PostgresServer) -> None:
+    metadata = extract(config(catalog, include={"partitions": True}), catalog.admin_password).metadata
+    assert {"events", "events_2024", "events_2025"} <= set(names(metadata)["sales"])
+
+
+def test_filters_views_definitions_and_indexes(catalog: PostgresServer) -> None:
+    cfg = config(
+        catalog,
+        filters={"schemas": {"include": ["sales", "Mixed.*"]}, "tables": {"exclude": ["sales\\.order_.*"]}},
+        include={"viewDefinitions": True, "indexes": True},
+    )
+    metadata = extract(cfg, catalog.admin_password).metadata
+    found = names(metadata)
+    assert set(found) == {"sales", "Mixed Case"}
+    assert "order_lines" not in found["sales"]
+    assert "order_totals" not in found["sales"]
+    tables = {t.name: t for s in metadata.schemas for t in s.tables}
+    assert "SELECT" in (tables["big_customers"].view_definition or "").upper()
+    assert any(ix.unique and ix.columns == ("email",) for ix in tables["customers"].indexes)
+    no_views = extract(config(catalog, include={"views": False}), catalog.admin_password).metadata
+    assert all(t.kind == "table" for s in no_views.schemas for t in s.tables)
+
+
+def test_writes_through_the_extractor_connection_fail(catalog: PostgresServer) -> None:
+    with open_session(config(catalog), catalog.admin_password) as session:
+        raw = session.connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            cursor.execute("CREATE TABLE sales.intruder (id int)")
+        raw.rollback()
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            cursor.execute("INSERT INTO sales.customers (id, email) VALUES (1, 'x')")
+        raw.rollback()
+    assert catalog.query(DB, "SELECT count(*) FROM sales.customers") == [(0,)]
+
+
+def test_wrong_password_is_authentication_failed_without_the_password(
+    catalog: PostgresServer, tmp_path: Any
+) -> None:
+    secret = "Not-The-Password-3f9a!"
+    run = run_extractor(
+        tmp_path, config(catalog).model_dump(by_alias=True), "--dry-run", env={"OLC_SOURCE_PASSWORD": secret}
+    )
+    assert run.returncode == 5, run.stderr
+    assert run.summary is not None
+    assert run.summary.error_category == ErrorCategory.AUTHENTICATION_FAILED.value
+    assert catalog.admin_user in run.summary.message
+    for text in (run.stdout, run.stderr, run.termination_text):
+        assert secret not in text
+
+
+def test_user_without_connect_right_is_permission_denied(catalog: PostgresServer, tmp_path: Any) -> None:
+    catalog.execute("postgres", "DROP ROLE IF EXISTS olc_nobody")
+    catalog.create_user("olc_nobody", "nobody-pw")
+    catalog.execute("postgres", f"REVOKE CONNECT ON DATABASE {DB} FROM PUBLIC")
+    try:
+        data = config(catalog).model_dump(by_alias=True)
+        data["source"]["username"] = "olc_nobody"
+        run = run_extractor(tmp_path, data, "--check", env={"OLC_SOURCE_PASSWORD": "nobody-pw"})
+    finally:
+        catalog.execute("postgres", f"GRANT CONNECT ON DATABASE {DB} TO PUBLIC")
+    assert run.returncode == 6, run.stdout + run.stderr
+    assert run.summary is not None
+    assert run.summary.error_category == "PermissionDenied"
+    assert "nobody-pw" not in run.stdout + run.stderr + run.termination_text
+
+
+def test_unknown_database_is_invalid_configuration(catalog: PostgresServer, tmp_path: Any) -> None:
+    data = config(catalog).model_dump(by_alias=True)
+    data["source"]["database"] = "no_such_db"
+    run = run_extractor(tmp_path, data, "--check", env={"OLC_SOURCE_PASSWORD": catalog.admin_password})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.summary is not None
+    assert run.summary.error_category == "InvalidConfiguration"
+
+
+def test_dry_run_output_and_check(catalog: PostgresServer, tmp_path: Any) -> None:
+    import json
+
+    output = tmp_path / "metadata.json"
+    env = {"OLC_SOURCE_PASSWORD": catalog.admin_password}
+    run = run_extractor(
+        tmp_path, config(catalog).model_dump(by_alias=True), "--dry-run", "--output", str(output), env=env
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.summary is not None
+    assert run.summary.result == "Succeeded"
+    document = json.loads(output.read_text())
+    assert document["contentHash"] == run.summary.content_hash
+    assert run.summary.counts["schemas"] == 5
+    assert run.summary.counts["views"] == 2
+    assert "schemas done" in run.stderr
+    assert "Succeeded" in run.stdout
+    check = run_extractor(tmp_path, config(catalog).model_dump(by_alias=True), "--check", env=env)
+    assert check.returncode == 0, check.stderr
+    assert check.summary is not None
+    assert check.summary.mode == "check"
+    assert check.summary.counts == {"schemas": 5, "tables": 11}
+    assert catalog.admin_password not in check.stdout + check.stderr + check.termination_text
