@@ -1,0 +1,32 @@
+"""`python -m connector_operator`: run the operator (kopf) with the settings from the environment."""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+from connector_operator.settings import Settings
+
+
+def run_operator(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    kopf.configure(verbose=False, debug=False, log_format=kopf.LogFormat.PLAIN)
+    logging.getLogger("connector_operator").setLevel(logging.INFO)
+    from connector_operator import handlers  # noqa: F401, PLC0415 - registers the handlers
+
+    kopf.run(
+        standalone=settings.standalone,
+        peering_name=settings.peering,
+        clusterwide=not settings.watch_namespaces,
+        namespaces=list(settings.watch_namespaces),
+        liveness_endpoint=settings.liveness or None,
+    )
+
+
+def main() -> None:
+    run_operator()
+
+
+if __name__ == "__main__":
+    main()

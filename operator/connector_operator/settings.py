@@ -1,0 +1,41 @@
+"""Operator settings, read once from the environment (the Helm chart sets them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_EXTRACTOR_IMAGE = "ghcr.io/datagalaxy-community/online-connector-extractor:0.1.0"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    extractor_image: str = DEFAULT_EXTRACTOR_IMAGE
+    extractor_service_account: str | None = None
+    require_secret_label: bool = False
+    allowed_api_hosts: tuple[str, ...] = ()
+    watch_namespaces: tuple[str, ...] = ()
+    metrics_port: int = 9090
+    liveness: str = "http://0.0.0.0:8080/healthz"
+    standalone: bool = False
+    peering: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            extractor_image=env.get("OLC_EXTRACTOR_IMAGE") or DEFAULT_EXTRACTOR_IMAGE,
+            extractor_service_account=env.get("OLC_EXTRACTOR_SERVICE_ACCOUNT") or None,
+            require_secret_label=env.get("OLC_REQUIRE_SECRET_LABEL", "").lower() == "true",
+            allowed_api_hosts=_split(env.get("OLC_ALLOWED_API_HOSTS", "")),
+            watch_namespaces=_split(env.get("OLC_WATCH_NAMESPACES", "")),
+            metrics_port=int(env.get("OLC_METRICS_PORT") or 9090),
+            liveness=env.get("OLC_LIVENESS", "http://0.0.0.0:8080/healthz"),
+            standalone=env.get("OLC_STANDALONE", "").lower() == "true",
+            peering=env.get("OLC_PEERING") or None,
+        )
