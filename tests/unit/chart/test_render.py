@@ -58,6 +58,8 @@ def test_peering_replaces_standalone(helm: Helm) -> None:
     args = container(docs)["args"]
     assert "--peering=olc" in args
     assert "--standalone" not in args
+    assert env_of(docs)["OLC_PEERING"] == "olc"
+    assert env_of(docs)["OLC_STANDALONE"] == "false"
     operator_role = one(docs, "ClusterRole", "-operator")
     assert rules_allow(operator_role["rules"], "kopf.dev", "clusterkopfpeerings", "patch")
     assert rules_allow(operator_role["rules"], "kopf.dev", "kopfpeerings", "patch")
@@ -98,6 +100,9 @@ def test_environment_contract(helm: Helm, defaults: list[Doc]) -> None:
     assert env["OLC_ALLOWED_API_HOSTS"] == ""
     assert env["OLC_WATCH_NAMESPACES"] == ""
     assert env["OLC_METRICS_PORT"] == "9090"
+    assert env["OLC_LIVENESS"] == "http://0.0.0.0:8080/healthz"
+    assert env["OLC_STANDALONE"] == "true"
+    assert "OLC_PEERING" not in env
 
     digest = "sha256:" + "a" * 64
     docs = helm.template(
@@ -113,7 +118,7 @@ def test_environment_contract(helm: Helm, defaults: list[Doc]) -> None:
     assert env["OLC_REQUIRE_SECRET_LABEL"] == "true"
     assert env["OLC_ALLOWED_API_HOSTS"] == "*.datagalaxy.com,dg.local"
     assert env["OLC_WATCH_NAMESPACES"] == "team-a,team-b"
-    assert env["OLC_METRICS_PORT"] == "0"
+    assert env["OLC_METRICS_PORT"] == "-1"
 
 
 def test_images_by_tag_or_digest(helm: Helm) -> None:
