@@ -1,4 +1,5 @@
 """Catalog readers: SQLAlchemy multi-reflection for every dialect, catalog queries where faster.
+(DuckDB always uses its own catalog functions.)
 
 `reader_for` picks the dialect-specific reader (PostgreSQL, MySQL/MariaDB) when there is one and the
 generic `Inspector.get_multi_*` reader otherwise.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from connector_extractors.inspection.base import CatalogReader, Progress, ReadRequest, ReadResult
+from connector_extractors.inspection.duckdb import DuckDBReader
 from connector_extractors.inspection.generic import GenericReader
 from connector_extractors.inspection.mysql import MySQLReader
 from connector_extractors.inspection.postgresql import PostgresReader
@@ -22,4 +24,6 @@ def reader_for(connection: Connection, technology: str, fast: bool = True) -> Ca
         return PostgresReader(connection)
     if fast and technology in {"mysql", "mariadb"}:
         return MySQLReader(connection)
+    if technology == "duckdb":
+        return DuckDBReader(connection)  # duckdb-engine's reflection does not work on DuckDB 1.x+
     return GenericReader(connection, technology)
