@@ -125,3 +125,64 @@ def test_happy_path_on_demand(scenario: Scenario) -> None:
     assert pod["automountServiceAccountToken"] is False
     assert scenario.db.password not in json.dumps(job)
     assert VALID_TOKEN not in json.dumps(job)
+
+
+def test_connection_test_good_and_bad_source(scenario: Scenario) -> None:
+    scenario.apply()
+    good = scenario.wait_test(scenario.request(annotation=TEST))
+    assert good["result"] == "Succeeded", good
+    tested = condition(scenario.get(), "ConnectionTested")
+    assert tested is not None and tested["status"] == "True"
+    assert "Shop shop" not in json.dumps(scenario.sim.tree()), "a connection test must import nothing"
+    scenario.apply(password="wrong-password")
+    bad = scenario.wait_test(scenario.request(annotation=TEST))
+    assert (bad["result"], bad["reason"]) == ("Failed", "AuthenticationFailed"), bad
+    tested = condition(scenario.get(), "ConnectionTested")
+    assert tested is not None and (tested["status"], tested["reason"]) == ("False", "AuthenticationFailed")
+    assert "lastRun" not in scenario.get()["status"]
+
+
+def test_wrong_password_is_reported_and_never_leaked(scenario: Scenario) -> None:
+    leaked = "Wr0ng-Pa55word-xyz"
+    scenario.apply(password=leaked)
+    record = scenario.run_and_wait()
+    assert (record["result"], record["reason"]) == ("Failed", "AuthenticationFailed"), record
+    body = scenario.get()
+    assert body["status"]["consecutiveFailures"] == 1
+    last = condition(body, "LastRunSucceeded")
+    assert last is not None and (last["status"], last["reason"]) == ("False", "AuthenticationFailed")
+    # Not retried: the pod failure policy fails the Job on the first authentication error.
+    job = next(j for j in scenario.jobs() if j["metadata"]["name"] == record["job"])
+    assert job["status"].get("failed") == 1
+    events = scenario.events()
+    assert any(e["reason"] == "RunFailed" for e in events)
+    pod_logs = scenario.cp.kubectl("logs", f"job/{record['job']}", "-n", scenario.ns, check=False).stdout
+    for where, text in {
+        "status": json.dumps(body),
+        "events": json.dumps(events),
+        "operator log": scenario.op.log(),
+        "job spec": json.dumps(job),
+        "pod log": pod_logs,
+    }.items():
+        assert leaked not in text, f"the password leaked into the {where}"
+
+
+def test_unreachable_host(scenario: Scenario) -> None:
+    scenario.apply(source={"host": "127.0.0.1", "port": 1}, run={"backoffLimit": 0})
+    record = scenario.run_and_wait()
+    assert (record["result"], record["reason"]) == ("Failed", "SourceUnreachable"), record
+
+
+def test_revoked_token(scenario: Scenario) -> None:
+    scenario.apply(token=REVOKED_TOKEN)
+    record = scenario.run_and_wait()
+    assert (record["result"], record["reason"]) == ("Failed", "TokenRejected"), record
+    assert REVOKED_TOKEN not in json.dumps(scenario.get()) + json.dumps(scenario.events())
+
+
+def test_burst_of_5xx_is_retried(scenario: Scenario) -> None:
+    scenario.apply()
+    scenario.sim.set_faults(fail_next=4, error_status=503)
+    record = scenario.run_and_wait()
+    assert record["result"] in ("Succeeded", "PartialSuccess"), record
+    assert scenario.sim.stats()  # the simulator answered
