@@ -65,7 +65,8 @@ def test_missing_secret_then_created_turns_ready(
         "SecretNotFound",
     )
     message = condition(get_connection(cp, ns, "sales"), "Ready")
-    assert message is not None and "db-credentials" in message["message"]
+    assert message is not None
+    assert "db-credentials" in message["message"]
 
     cp.kubectl("apply", "-n", ns, "-f", "-", input=secret_doc("db-credentials", wrong="x"))
     wait_for(lambda: ready_reason(cp, ns, "sales") == ("False", "SecretKeyMissing"), what="SecretKeyMissing")

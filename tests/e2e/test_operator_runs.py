@@ -1,4 +1,4 @@
-"""Runs end to end: operator, extractor (through the process kubelet), real PostgreSQL, DataGalaxy simulator."""
+"""Runs end to end: operator, extractor (process kubelet), real PostgreSQL, DataGalaxy simulator."""
 
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def test_happy_path_on_demand(scenario: Scenario) -> None:
     tree = scenario.sim.version_tree("Demo")
     assert "Shop shop" in json.dumps(tree)
     row = scenario.cp.kubectl("get", "olc", "shop", "-n", scenario.ns).stdout.splitlines()[1].split()
-    assert record["result"] in row and str(record["objects"]) in row
+    assert record["result"] in row
+    assert str(record["objects"]) in row
     # The Job: owned by the connection, restricted pod, no token, secrets by reference only.
     job = next(j for j in scenario.jobs() if j["metadata"]["name"] == record["job"])
     assert job["metadata"]["ownerReferences"][0]["kind"] == "OnlineConnection"
@@ -132,13 +133,15 @@ def test_connection_test_good_and_bad_source(scenario: Scenario) -> None:
     good = scenario.wait_test(scenario.request(annotation=TEST))
     assert good["result"] == "Succeeded", good
     tested = condition(scenario.get(), "ConnectionTested")
-    assert tested is not None and tested["status"] == "True"
+    assert tested is not None
+    assert tested["status"] == "True"
     assert "Shop shop" not in json.dumps(scenario.sim.tree()), "a connection test must import nothing"
     scenario.apply(password="wrong-password")
     bad = scenario.wait_test(scenario.request(annotation=TEST))
     assert (bad["result"], bad["reason"]) == ("Failed", "AuthenticationFailed"), bad
     tested = condition(scenario.get(), "ConnectionTested")
-    assert tested is not None and (tested["status"], tested["reason"]) == ("False", "AuthenticationFailed")
+    assert tested is not None
+    assert (tested["status"], tested["reason"]) == ("False", "AuthenticationFailed")
     assert "lastRun" not in scenario.get()["status"]
 
 
@@ -150,7 +153,8 @@ def test_wrong_password_is_reported_and_never_leaked(scenario: Scenario) -> None
     body = scenario.get()
     assert body["status"]["consecutiveFailures"] == 1
     last = condition(body, "LastRunSucceeded")
-    assert last is not None and (last["status"], last["reason"]) == ("False", "AuthenticationFailed")
+    assert last is not None
+    assert (last["status"], last["reason"]) == ("False", "AuthenticationFailed")
     # Not retried: the pod failure policy fails the Job on the first authentication error.
     job = next(j for j in scenario.jobs() if j["metadata"]["name"] == record["job"])
     assert job["status"].get("failed") == 1
