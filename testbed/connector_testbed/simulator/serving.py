@@ -26,6 +26,7 @@ from connector_testbed.simulator.routes import Request, dispatch
 from connector_testbed.simulator.store import Store
 
 log = logging.getLogger("connector_testbed.simulator")
+_DISCARDABLE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Stats:
     by_route: dict[str, int] = field(default_factory=dict)
     server_seconds: float = 0.0  # time spent handling /v2 requests, throttle and latency included
     dropped: int = 0
+    throttled: int = 0  # requests delayed by the throttle
+    rate_limited: int = 0  # requests refused with 429 because of the quota
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, route: str, status: int, seconds: float) -> None:
@@ -52,6 +55,8 @@ class Stats:
                 "byRoute": dict(self.by_route),
                 "serverSeconds": round(self.server_seconds, 4),
                 "dropped": self.dropped,
+                "throttled": self.throttled,
+                "rateLimited": self.rate_limited,
             }
 
 
@@ -125,7 +130,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _read_body(self, max_bytes: int) -> tuple[bytes, ApiError | None]:
         length = int(self.headers.get("Content-Length") or 0)
         if length > max_bytes:
-            self.close_connection = True  # the body is left unread
+            if length <= _DISCARDABLE_BYTES:  # read it, so the client gets the answer, not a reset
+                while length > 0:
+                    length -= len(self.rfile.read(min(length, 1 << 20)) or b"\0" * length)
+            else:
+                self.close_connection = True  # the body is left unread
             limit_mb = max_bytes / (1024 * 1024)
             return b"", ApiError(400, f"The request payload exceeds the limit of {limit_mb:g} MB")
         return (self.rfile.read(length) if length else b""), None
@@ -157,8 +166,6 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except ApiError as error:
                 status, body = error.status, error.body()
                 headers |= error.headers
-                if status in (400, 413):
-                    self.close_connection = self.close_connection or too_big is not None
             self._send(status, body, headers)
         finally:
             elapsed = time.perf_counter() - started
@@ -178,9 +185,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         switches = self.server.switches
         limits = switches.limits
         if not admission.allowed:
+            self.server.stats.rate_limited += 1
             retry = {"Retry-After": str(math.ceil(admission.retry_after))} if limits.send_retry_after else {}
             raise ApiError(429, "Too many requests: the hourly quota is exhausted", retry)
         if admission.delay:
+            self.server.stats.throttled += 1
             time.sleep(admission.delay)
         if switches.take_rate_limit():
             retry = {"Retry-After": "1"} if limits.send_retry_after else {}

@@ -1,0 +1,161 @@
+"""Throttle, retry policy, key rows, missing-object selection, content hash."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from connector_extractors.datagalaxy.keys import _chunks, build_key_rows
+from connector_extractors.datagalaxy.missing import Listed, expected_keys, top_most
+from connector_extractors.datagalaxy.retry import RetryPolicy, is_retryable_status, parse_retry_after
+from connector_extractors.datagalaxy.throttle import Throttle
+from connector_extractors.metadata import Column, ForeignKey, PrimaryKey, Schema, SourceMetadata, Table
+from tests.fixtures.simulator import sample_metadata
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_throttle_spaces_requests() -> None:
+    clock = Clock()
+    throttle = Throttle(8.0, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(17):
+        throttle.wait()
+        starts.append(clock.now)
+    assert starts[-1] - starts[0] == pytest.approx(2.0)
+    assert all(b - a == pytest.approx(0.125) for a, b in itertools.pairwise(starts))
+
+
+def test_an_idle_throttle_does_not_wait() -> None:
+    clock = Clock()
+    throttle = Throttle(8.0, clock=clock, sleep=clock.sleep)
+    throttle.wait()
+    clock.now += 5
+    assert throttle.wait() == 0.0
+
+
+def test_a_zero_rate_disables_the_throttle() -> None:
+    assert Throttle(0).wait() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (409, False),
+        (429, True),
+        (500, True),
+        (503, True),
+    ],
+)
+def test_which_statuses_are_retried(status: int, retryable: bool) -> None:
+    assert is_retryable_status(status) is retryable
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_a_cap() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=8)
+    rng = random.Random(3)
+    waits = [policy.delay(a, rng=rng) for a in range(8)]
+    for attempt, wait in enumerate(waits):
+        ceiling = min(8, 0.5 * 2**attempt)
+        assert ceiling / 2 <= wait <= ceiling
+    assert len({round(w, 6) for w in waits}) == len(waits)  # jittered
+    assert policy.delay(0, retry_after=30, rng=rng) == 30
+    assert policy.delay(0, quota_exhausted=True, rng=rng) == policy.quota_wait
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("5", 5.0), ("0", 0.0), ("-3", 0.0), (None, None), ("soon", None)]
+)
+def test_retry_after_parsing(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, 0.0) == expected
+
+
+def test_retry_after_as_an_http_date() -> None:
+    assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", 40.0) == pytest.approx(60.0)
+
+
+def test_key_rows_for_the_sample() -> None:
+    rows = build_key_rows(sample_metadata())
+    assert rows.warnings == []
+    assert [r["pkOrder"] for key in rows.primary for r in key if r["pkName"] == "pk_order_lines"] == [1, 2]
+    assert all(
+        r["tablePath"].startswith("\\sales\\") or r["tablePath"].startswith("\\audit\\")
+        for key in rows.primary
+        for r in key
+    )
+    [composite] = rows.composite_foreign
+    assert [(r["fkColumnName"], r["pkColumnName"]) for r in composite] == [
+        ("order_id", "order_id"),
+        ("line_no", "line_no"),
+    ]
+    assert {r["pkTechnicalName"] for r in composite} == {"pk_order_lines"}
+    assert len(rows.single_foreign) == 2
+
+
+def test_keys_that_cannot_be_expressed_are_skipped_with_a_warning() -> None:
+    columns = [Column("id", 1, "int", "integer", False), Column("other_id", 2, "int", "integer", True)]
+    table = Table(
+        "t",
+        "table",
+        columns,
+        primary_key=PrimaryKey("pk", ("nope",)),
+        foreign_keys=[
+            ForeignKey("fk_out", ("other_id",), "elsewhere", "x", ("id",)),
+            ForeignKey("fk_bad", ("other_id",), "s", "t", ("missing",)),
+            ForeignKey(None, ("other_id",), "s", "t", ("id",)),
+        ],
+    )
+    rows = build_key_rows(SourceMetadata("postgresql", "db", [Schema("s", [table])]))
+    assert rows.primary == []
+    assert len(rows.warnings) == 3
+    assert [r["fkTechnicalName"] for key in rows.single_foreign for r in key] == ["fk_t_other_id"]
+    excluded = build_key_rows(SourceMetadata("postgresql", "db", [Schema("s", [table])]), {("s", "t")})
+    assert (excluded.primary, excluded.single_foreign) == ([], [])
+
+
+def test_key_chunks_never_split_a_key() -> None:
+    keys = [[{"n": i, "r": r} for r in range(3)] for i in range(5000)]
+    chunks = list(_chunks(keys))
+    assert sum(len(c) for c in chunks) == 15000
+    for chunk in chunks:
+        assert len(chunk) <= 5000
+        assert chunk[0]["r"] == 0
+        assert chunk[-1]["r"] == 2
+
+
+def test_expected_keys_cover_every_object_with_its_type_path() -> None:
+    keys = expected_keys(sample_metadata(), "\\shop")
+    assert ("\\shop\\sales", "\\Relational\\Model") in keys
+    assert ("\\shop\\sales\\big_orders", "\\Relational\\Model\\View") in keys
+    assert ("\\shop\\sales\\big_orders\\id", "\\Relational\\Model\\View\\Column") in keys
+    assert len(keys) == 2 + 6 + 16
+
+
+def test_only_the_top_most_missing_objects_are_deleted() -> None:
+    def listed(path: str, types: str) -> Listed:
+        return Listed(path, "x", path, types)
+
+    objects = [
+        listed("\\s\\a", "\\Relational\\Model"),
+        listed("\\s\\a\\t", "\\Relational\\Model\\Table"),
+        listed("\\s\\a\\t\\c", "\\Relational\\Model\\Table\\Column"),
+        listed("\\s\\b\\v", "\\Relational\\Model\\View"),
+        listed("\\s\\b\\v\\c", "\\Relational\\Model\\View\\Column"),
+        listed("\\s\\b\\t\\c", "\\Relational\\Model\\Table\\Column"),
+    ]
+    assert [o.path for o in top_most(objects)] == ["\\s\\a", "\\s\\b\\v", "\\s\\b\\t\\c"]

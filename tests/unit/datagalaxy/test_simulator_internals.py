@@ -1,0 +1,144 @@
+"""The simulator's validation, matching and limits, without HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.bulktree import flatten, upsert
+from connector_testbed.simulator.faults import Faults, Limits, Switchboard
+from connector_testbed.simulator.ratelimit import RateLimiter
+from connector_testbed.simulator.seed import Seed
+from connector_testbed.simulator.store import Store
+
+
+def tree(*tables: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "db",
+        "type": "Relational",
+        "children": [{"name": "s", "type": "Model", "children": list(tables)}],
+    }
+
+
+def table(name: str, *columns: str, **attributes: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "Table",
+        **attributes,
+        "children": [{"name": c, "type": "Column"} for c in columns],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "single source object"),
+        ({"name": "db", "type": "Relational"}, "'children' is required"),
+        ({"name": "db", "type": "Table", "children": [{}]}, "not a source type"),
+        ({"type": "Relational", "children": [{}]}, "'name' is required"),
+        (tree({"name": "t", "children": []}), "'type' is required"),
+        (tree({"name": "t", "type": "Column"}), "not a compatible child of 'Model'"),
+        (tree({"name": "t", "type": "Bogus"}), "Unknown type"),
+        (tree(table("t", "a", "a")), "Duplicate"),
+        (
+            tree(
+                {
+                    "name": "t",
+                    "type": "Table",
+                    "children": [
+                        {"name": "c", "type": "Column", "children": [{"name": "x", "type": "Column"}]}
+                    ],
+                }
+            ),
+            "cannot have children",
+        ),
+    ],
+)
+def test_invalid_trees_are_rejected_with_a_message(body: Any, message: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        flatten(body, 1000)
+    assert caught.value.status == 400
+    assert message in caught.value.message
+
+
+def test_the_entity_limit_is_enforced() -> None:
+    flatten(tree(table("t", "a", "b")), 5)
+    with pytest.raises(ApiError, match="limit is 4"):
+        flatten(tree(table("t", "a", "b")), 4)
+
+
+def test_technology_is_accepted_as_an_alias_of_technology_code() -> None:
+    [source, *_] = flatten(
+        {
+            "name": "db",
+            "type": "Relational",
+            "technology": "mysql",
+            "children": [{"name": "s", "type": "Model"}],
+        },
+        10,
+    )
+    assert source.attributes == '{"technologyCode":"mysql"}'
+
+
+def test_upsert_matches_by_technical_path_and_types(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite", Seed())
+    version = Seed().workspaces[0].version_id("1")
+    first = upsert(store.db, version, flatten(tree(table("t", "a", "b", technicalComments="x")), 100))
+    assert (first["created"], first["updated"], first["unchanged"]) == (5, 0, 0)
+    again = upsert(store.db, version, flatten(tree(table("t", "a", "b", technicalComments="x")), 100))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 5)
+    changed = upsert(store.db, version, flatten(tree(table("t", "a", "c", technicalComments="y")), 100))
+    assert (changed["created"], changed["updated"], changed["unchanged"]) == (1, 1, 3)
+    # Properties that are not sent are left untouched.
+    untouched = upsert(store.db, version, flatten(tree(table("t", "a")), 100))
+    assert untouched["updated"] == 0
+    store.close()
+
+
+def test_a_half_written_batch_keeps_parents_before_children(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite", Seed())
+    version = Seed().workspaces[0].version_id("1")
+    nodes = flatten(tree(table("t1", "a", "b"), table("t2", "c")), 100)
+    upsert(store.db, version, nodes, stop_after=4)
+    assert store.entity_count() == 4
+    result = upsert(store.db, version, nodes)
+    assert (result["created"], result["unchanged"]) == (3, 4)
+    store.close()
+
+
+def test_the_quota_blocks_for_the_block_time_then_starts_a_new_hour() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limits = Limits(quota_per_hour=2, block_seconds=10)
+    assert [limiter.admit(limits).remaining for _ in range(2)] == [1, 0]
+    refused = limiter.admit(limits)
+    assert (refused.allowed, refused.retry_after) == (False, 10)
+    now[0] = 5
+    assert limiter.admit(limits).retry_after == 5
+    now[0] = 10
+    assert limiter.admit(limits).allowed
+
+
+def test_the_throttle_delays_requests_beyond_the_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limits = Limits(throttle_rps=3, throttle_delay=0.5)
+    delays = [limiter.admit(limits).delay for _ in range(5)]
+    assert delays == [0, 0, 0, 0.5, 0.5]
+    now[0] = 1.5
+    assert limiter.admit(limits).delay == 0
+
+
+def test_switches_count_down_and_reset() -> None:
+    board = Switchboard(Faults(fail_next=1))
+    assert board.take_error()
+    assert not board.take_error()
+    board.set_faults({"drop_next": 2})
+    assert [board.take_drop() for _ in range(3)] == [True, True, False]
+    board.reset()
+    assert board.faults == Faults(fail_next=1)
+    with pytest.raises(ValueError, match="unknown faults"):
+        board.set_faults({"nope": 1})
