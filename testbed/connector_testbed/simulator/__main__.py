@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from connector_testbed.simulator.faults import Faults, Limits, Switchboard
-from connector_testbed.simulator.seed import VALID_TOKEN, Seed
+from connector_testbed.simulator.seed import Seed
 from connector_testbed.simulator.serving import SimulatorHTTPServer
 from connector_testbed.simulator.show import render_tree
 from connector_testbed.simulator.store import Store
@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = str(httpd.server_address[0]), int(httpd.server_address[1])
     print(f"listening on http://{host}:{port}/v2", flush=True)
     if not args.quiet:
-        print(f"state: {args.state}; a valid token of the default seed: {VALID_TOKEN}", file=sys.stderr)
+        print(f"state: {args.state}; tokens: see connector_testbed.simulator.seed", file=sys.stderr)
     try:
         httpd.serve_forever()
     finally:

@@ -2,7 +2,8 @@
 
 Matching (undocumented, inferred from the exposed `path`/`typePath` and from DataGalaxy's toolbox, which
 matches technicalName + type level by level): an object is the same object when it has the same path of
-technical names (falling back to `name`) and the same path of types. Properties that a node does not send are left untouched; the route never deletes.
+technical names (falling back to `name`) and the same path of types. Properties that a node does not
+send are left untouched; the route never deletes.
 """
 
 from __future__ import annotations

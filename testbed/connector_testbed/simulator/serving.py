@@ -166,6 +166,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except ApiError as error:
                 status, body = error.status, error.body()
                 headers |= error.headers
+            except Exception:  # a simulator bug must still answer, like a real 500
+                log.exception("%s %s failed", method, path)
+                status, body = 500, ApiError(500, "Internal server error").body()
             self._send(status, body, headers)
         finally:
             elapsed = time.perf_counter() - started

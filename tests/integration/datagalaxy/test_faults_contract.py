@@ -139,9 +139,10 @@ def test_a_wrong_api_url_is_a_configuration_error(
     datagalaxy_simulator: SimulatorServer,
 ) -> None:
     target = make_target(datagalaxy_simulator)
-    with DataGalaxyClient(
-        datagalaxy_simulator.root_url + "/v9", VALID_TOKEN, requests_per_second=0
-    ) as client, pytest.raises(ConnectorError) as caught:
+    with (
+        DataGalaxyClient(datagalaxy_simulator.root_url + "/v9", VALID_TOKEN, requests_per_second=0) as client,
+        pytest.raises(ConnectorError) as caught,
+    ):
         resolve_target(client, target)
     assert caught.value.category is ErrorCategory.INVALID_CONFIGURATION
 
