@@ -17,6 +17,7 @@ Series (all prefixed `online_connector_`):
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -176,9 +177,14 @@ class MetricsServer:
         self._shutdown()
 
 
-def start_metrics_server(port: int = DEFAULT_PORT, addr: str = "0.0.0.0") -> MetricsServer:  # noqa: S104
-    """Serve `/metrics` on `addr:port` from a daemon thread. Port 0 picks a free port."""
-    server, thread = start_http_server(port, addr=addr, registry=REGISTRY)
+def start_metrics_server(port: int = DEFAULT_PORT, addr: str | None = None) -> MetricsServer:
+    """Serve `/metrics` on `addr:port` from a daemon thread. Port 0 picks a free port.
+
+    The address defaults to `$OLC_METRICS_ADDRESS`, else every interface (a pod's metrics port);
+    tests that run the operator as a local process set it to 127.0.0.1.
+    """
+    address = addr or os.environ.get("OLC_METRICS_ADDRESS") or "0.0.0.0"  # noqa: S104
+    server, thread = start_http_server(port, addr=address, registry=REGISTRY)
 
     def shutdown() -> None:
         server.shutdown()

@@ -108,3 +108,13 @@ def test_process_metrics_are_exported(server: metrics.MetricsServer) -> None:
     samples = scrape(server)
     assert any(name == "process_resident_memory_bytes" for name, _ in samples)
     assert all(value(samples, "online_connector_connections", ready=s) == 0 for s in metrics.READY_STATES)
+
+
+def test_the_address_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLC_METRICS_ADDRESS", "127.0.0.1")
+    running = metrics.start_metrics_server(0)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{running.port}/metrics", timeout=5) as response:
+            assert b"online_connector_connections" in response.read()
+    finally:
+        running.stop()
