@@ -190,3 +190,37 @@ def test_burst_of_5xx_is_retried(scenario: Scenario) -> None:
     record = scenario.run_and_wait()
     assert record["result"] in ("Succeeded", "PartialSuccess"), record
     assert scenario.sim.stats()  # the simulator answered
+
+
+def test_cli_run_test_status_logs(scenario: Scenario) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scenario.apply()
+    cli = str(Path(sys.executable).parent / "online-connector")
+
+    def call(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, *args], env=scenario.cp.env(), capture_output=True, text=True, timeout=300, check=False
+        )
+
+    ran = call("run", "shop", "-n", scenario.ns, "--wait")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Succeeded" in ran.stdout or "PartialSuccess" in ran.stdout
+    tested = call("test", "shop", "-n", scenario.ns, "--wait", "--timeout", "120")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    detail = call("status", "shop", "-n", scenario.ns)
+    assert detail.returncode == 0, detail.stderr
+    assert "Last runs:" in detail.stdout
+    assert "LastRunSucceeded" in detail.stdout
+    listing = call("status", "-n", scenario.ns)
+    assert "shop" in listing.stdout
+    assert "postgresql" in listing.stdout
+    logs = call("logs", "shop", "-n", scenario.ns)
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.strip()
+    assert scenario.db.password not in logs.stdout
+    helped = call("extract", "--help")
+    assert helped.returncode == 0
+    assert "online-connector-extract" in helped.stdout
