@@ -69,9 +69,16 @@ class BatchLimits:
 
 @dataclass
 class Batch:
-    body: bytes
+    """One bulktree body, kept as the list of its parts: sent as they are, never copied into one string."""
+
+    chunks: list[bytes]
+    size: int
     entities: int
     tables: list[tuple[str, str]] = field(default_factory=list)  # (schema, table) fully or partly inside
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def _dumps(value: Any) -> str:
@@ -140,7 +147,7 @@ class _Assembler:
         self.reset()
 
     def reset(self) -> None:
-        self.schemas: dict[str, tuple[str, list[str]]] = {}
+        self.schemas: dict[str, tuple[str, list[bytes]]] = {}
         self.entities = 1
         self.size = len(self.prefix) + 2
         self.tables: list[tuple[str, str]] = []
@@ -155,16 +162,23 @@ class _Assembler:
         if schema.name not in self.schemas:
             self.schemas[schema.name] = (_open_node(model_fields(schema)), [])
         if piece is not None:
-            self.schemas[schema.name][1].append(piece)
+            self.schemas[schema.name][1].append(piece.encode())
         self.entities += added_entities
         self.size += added_size
         if table is not None and (schema.name, table) not in self.tables[-1:]:
             self.tables.append((schema.name, table))
 
     def build(self) -> Batch:
-        models = ",".join(opening + ",".join(pieces) + "]}" for opening, pieces in self.schemas.values())
-        body = (self.prefix + models + "]}").encode()
-        batch = Batch(body, self.entities, self.tables)
+        chunks = [self.prefix.encode()]
+        for index, (opening, pieces) in enumerate(self.schemas.values()):
+            chunks.append((b"," if index else b"") + opening.encode())
+            for number, piece in enumerate(pieces):
+                if number:
+                    chunks.append(b",")
+                chunks.append(piece)
+            chunks.append(b"]}")
+        chunks.append(b"]}")
+        batch = Batch(chunks, sum(len(c) for c in chunks), self.entities, self.tables)
         self.reset()
         return batch
 

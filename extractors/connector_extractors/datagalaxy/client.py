@@ -130,7 +130,7 @@ class DataGalaxyClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
-        content: bytes | None = None,
+        content: bytes | list[bytes] | None = None,
         what: str | None = None,
         not_found: ErrorCategory = ErrorCategory.VERSION_NOT_FOUND,
         absolute: bool = False,
@@ -143,6 +143,8 @@ class DataGalaxyClient:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         if content is not None:
             headers["Content-Type"] = "application/json"
+        if isinstance(content, list):  # sent part by part, with a Content-Length (not chunked)
+            headers["Content-Length"] = str(sum(len(part) for part in content))
         attempt = 0
         while True:
             if self.seconds_left <= 0:
@@ -245,7 +247,7 @@ class DataGalaxyClient:
             else None
         )
 
-    def send_json_bytes(self, method: str, path: str, content: bytes, **kwargs: Any) -> Any:
+    def send_json_bytes(self, method: str, path: str, content: bytes | list[bytes], **kwargs: Any) -> Any:
         """Like send_json, for a body that is already serialised (the bulktree batches)."""
         response = self.request(method, path, content=content, **kwargs)
         return (

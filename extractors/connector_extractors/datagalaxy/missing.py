@@ -12,6 +12,7 @@ listed under that source.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -56,8 +57,49 @@ def expected_keys(metadata: SourceMetadata, source_path: str) -> set[tuple[str, 
     return keys
 
 
-def list_under_source(client: DataGalaxyClient, version_id: str, source_id: str) -> list[Listed]:
-    listed: list[Listed] = []
+class Expected:
+    """Whether a listed (path, typePath) is one the push wrote, looked up in the model itself.
+
+    This keeps memory to a set of column names per table instead of a set of every full path; when a
+    name contains the path separator the path cannot be split reliably, and the full set is built.
+    """
+
+    def __init__(self, metadata: SourceMetadata, source_path: str) -> None:
+        self.prefix = source_path + "\\"
+        self.exact: set[tuple[str, str]] | None = None
+        names = (n for s in metadata.schemas for n in (s.name, *(t.name for t in s.tables)))
+        columns = (c.name for s in metadata.schemas for t in s.tables for c in t.columns)
+        if any("\\" in n for n in names) or any("\\" in n for n in columns):
+            self.exact = expected_keys(metadata, source_path)
+            return
+        self.schemas = {
+            s.name: {
+                t.name: ("View" if t.kind == "view" else "Table", {c.name for c in t.columns})
+                for t in s.tables
+            }
+            for s in metadata.schemas
+        }
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        if self.exact is not None:
+            return key in self.exact
+        path, type_path = key
+        if not path.startswith(self.prefix):
+            return False
+        parts = path[len(self.prefix) :].split("\\")
+        types = type_path.split("\\")[1:]
+        if types[:2] != ["Relational", "Model"] or len(parts) != len(types) - 1:
+            return False
+        schema = self.schemas.get(parts[0])
+        if schema is None or len(parts) == 1:
+            return schema is not None
+        table = schema.get(parts[1])
+        if table is None or types[2] != table[0]:
+            return False
+        return len(parts) == 2 or (len(parts) == 3 and types[3] == "Column" and parts[2] in table[1])
+
+
+def list_under_source(client: DataGalaxyClient, version_id: str, source_id: str) -> Iterator[Listed]:
     for kind in _KINDS:
         for item in client.iter_pages(
             f"/{kind}",
@@ -65,10 +107,7 @@ def list_under_source(client: DataGalaxyClient, version_id: str, source_id: str)
             what=f"listing the {kind} under the target source",
             not_found=ErrorCategory.VERSION_NOT_FOUND,
         ):
-            listed.append(
-                Listed(str(item["id"]), kind, str(item.get("path") or ""), str(item.get("typePath") or ""))
-            )
-    return listed
+            yield Listed(str(item["id"]), kind, str(item.get("path") or ""), str(item.get("typePath") or ""))
 
 
 def top_most(objects: list[Listed]) -> list[Listed]:
@@ -95,11 +134,10 @@ def handle_missing(
     outcome = MissingOutcome()
     if mode == "ignore":
         return outcome
-    expected = expected_keys(metadata, source_path)
-    listed = list_under_source(client, version_id, source_id)
+    expected = Expected(metadata, source_path)
     prefix = source_path + "\\"
     missing = []
-    for obj in listed:
+    for obj in list_under_source(client, version_id, source_id):
         if not obj.path.startswith(prefix):
             outcome.warnings.append(
                 f"Object {obj.id} listed under the source has path {obj.path!r}; left alone"

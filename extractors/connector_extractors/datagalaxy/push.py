@@ -113,7 +113,7 @@ def _push_tree(
             result = client.send_json_bytes(
                 "POST",
                 f"/sources/bulktree/{resolved.version_id}",
-                batch.body,
+                batch.chunks,
                 what=what,
                 not_found=ErrorCategory.VERSION_NOT_FOUND,
             )

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from connector_extractors.datagalaxy.keys import _chunks, build_key_rows
-from connector_extractors.datagalaxy.missing import Listed, expected_keys, top_most
+from connector_extractors.datagalaxy.missing import Expected, Listed, expected_keys, top_most
 from connector_extractors.datagalaxy.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from connector_extractors.datagalaxy.throttle import Throttle
 from connector_extractors.metadata import Column, ForeignKey, PrimaryKey, Schema, SourceMetadata, Table
@@ -159,3 +159,28 @@ def test_only_the_top_most_missing_objects_are_deleted() -> None:
         listed("\\s\\b\\t\\c", "\\Relational\\Model\\Table\\Column"),
     ]
     assert [o.path for o in top_most(objects)] == ["\\s\\a", "\\s\\b\\v", "\\s\\b\\t\\c"]
+
+
+def test_the_model_lookup_agrees_with_the_full_path_set() -> None:
+    metadata = sample_metadata()
+    exact = expected_keys(metadata, "\\shop")
+    lookup = Expected(metadata, "\\shop")
+    assert lookup.exact is None
+    candidates = set(exact)
+    for path, types in exact:
+        candidates |= {
+            (path + "\\x", types + "\\Column"),
+            (path, types.replace("Table", "View")),
+            (path.replace("\\shop", "\\shop2"), types),
+            (path, "\\Relational\\Directory"),
+        }
+    for key in candidates:
+        assert (key in lookup) == (key in exact), key
+
+
+def test_names_with_backslashes_fall_back_to_the_full_path_set() -> None:
+    table = Table("a\\b", "table", [Column("c", 1, "int", "integer", True)])
+    metadata = SourceMetadata("postgresql", "db", [Schema("s", [table])])
+    lookup = Expected(metadata, "\\src")
+    assert lookup.exact is not None
+    assert ("\\src\\s\\a\\b\\c", "\\Relational\\Model\\Table\\Column") in lookup
