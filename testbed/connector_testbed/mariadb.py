@@ -54,7 +54,9 @@ class MariaDBServer:
     Attributes: `host`, `port`, `admin_user`, `admin_password`, `socket_path`.
     """
 
-    def __init__(self, admin_user: str = "olc_admin") -> None:
+    def __init__(self, admin_user: str = "olc_admin", extra_args: list[str] | None = None) -> None:
+        """`extra_args` are added to the `mariadbd` command line (e.g. `--innodb-file-per-table=0`)."""
+        self.extra_args = list(extra_args or [])
         self.host = LOOPBACK
         self.port = 0
         self.admin_user = admin_user
@@ -106,6 +108,7 @@ class MariaDBServer:
                 "--table-open-cache=4000",
                 "--open-files-limit=20000",
                 f"--user={user.name}",
+                *self.extra_args,
             ]
             self._proc = start_server(args, user, self._base / "stdout.log")
             wait_until_ready(self._proc, self._socket_accepts, self._base / "error.log", timeout=90)

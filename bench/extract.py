@@ -1,0 +1,372 @@
+"""Benchmark: metadata extraction on a generated catalog (issue 3, section 6).
+
+    .venv/bin/python bench/extract.py                     # PostgreSQL, 2,000 tables x 20 columns, 20 schemas
+    .venv/bin/python bench/extract.py --large             # 10,000 tables
+    .venv/bin/python bench/extract.py --latency-ms 2      # via a loopback proxy adding 2 ms per round trip
+    .venv/bin/python bench/extract.py --technology mariadb   (or sqlite)
+
+It starts a throwaway server (PostgreSQL or MariaDB from the Debian packages; SQLite is a file), generates
+the catalog, then measures, each in its own process so that peak memory is the run's own:
+  (c) floor    one raw catalog query returning the same columns (driver cursor, no model);
+  (a) ours     the extractor (`connector_extractors.extract.extract`), the whole model built;
+  (m) multi    SQLAlchemy multi-reflection alone (the extractor's generic path);
+  (b) baseline a per-table Inspector walk: get_columns, get_pk_constraint, get_foreign_keys,
+               get_table_comment for each table (what DataHub and OpenMetadata do).
+Times include opening the connection. It prints the ratios b/a and a/c and peak memory (max RSS).
+Goals: a within 3 x c; peak memory under 500 MB at 10,000 tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+COLUMN_TYPES = {
+    "postgresql": [
+        "integer", "bigint", "varchar(100)", "text", "numeric(12,2)", "timestamp", "date", "boolean",
+        "jsonb", "uuid", "double precision", "char(3)", "smallint", "timestamptz", "bytea", "text[]",
+        "varchar(20)", "numeric(5,0)", "interval", "time",
+    ],
+    "mariadb": [
+        "int", "bigint", "varchar(100)", "text", "decimal(12,2)", "datetime", "date", "tinyint(1)",
+        "json", "char(36)", "double", "char(3)", "smallint", "timestamp NULL", "blob", "mediumtext",
+        "varchar(20)", "decimal(5,0)", "time", "year",
+    ],
+    "sqlite": [
+        "INTEGER", "BIGINT", "VARCHAR(100)", "TEXT", "NUMERIC(12,2)", "TIMESTAMP", "DATE", "BOOLEAN",
+        "JSON", "VARCHAR(36)", "DOUBLE", "CHAR(3)", "SMALLINT", "DATETIME", "BLOB", "TEXT",
+        "VARCHAR(20)", "NUMERIC(5,0)", "VARCHAR(30)", "TIME",
+    ],
+}  # fmt: skip
+
+
+# -- catalog generation ---------------------------------------------------------------------------------
+
+
+def table_ddl(technology: str, schema: str, index: int, columns: int, per_schema: int) -> list[str]:
+    """CREATE TABLE (+ comments) for table `index` of `schema`: PK, an FK to the previous table every 5th."""
+    q = "`" if technology == "mariadb" else '"'
+    name = f"t{index:05d}"
+    qualified = f"{q}{schema}{q}.{q}{name}{q}" if technology != "sqlite" else f"{q}{schema}_{name}{q}"
+    types = COLUMN_TYPES[technology]
+    cols = [f"id {'INTEGER' if technology == 'sqlite' else 'bigint'} NOT NULL PRIMARY KEY"]
+    for c in range(1, columns):
+        ctype = types[c % len(types)]
+        not_null = " NOT NULL" if c % 4 == 0 else ""
+        comment = f" COMMENT 'column {c}'" if technology == "mariadb" and c % 7 == 0 else ""
+        cols.append(f"c{c:02d} {ctype}{not_null}{comment}")
+    if index % 5 == 4:
+        previous = f"t{index - 1:05d}"
+        target = (
+            f"{q}{schema}{q}.{q}{previous}{q}" if technology != "sqlite" else f"{q}{schema}_{previous}{q}"
+        )
+        cols.append(f"FOREIGN KEY (c01) REFERENCES {target} (id)")
+    table_comment = f" COMMENT 'table {index}'" if technology == "mariadb" and index % 10 == 0 else ""
+    statements = [f"CREATE TABLE {qualified} ({', '.join(cols)}){table_comment}"]
+    if technology == "postgresql" and index % 10 == 0:
+        statements.append(f"COMMENT ON TABLE {qualified} IS 'table {index}'")
+        statements.append(f"COMMENT ON COLUMN {qualified}.c07 IS 'column 7'")
+    return statements
+
+
+def schema_names(count: int) -> list[str]:
+    return [f"s{i:02d}" for i in range(count)]
+
+
+def generate(technology: str, server: Any, database: str, *, tables: int, columns: int, schemas: int) -> None:
+    started = time.monotonic()
+    per_schema = tables // schemas
+    for s, schema in enumerate(schema_names(schemas)):
+        statements: list[str] = []
+        for i in range(per_schema):
+            statements += table_ddl(technology, schema, s * per_schema + i, columns, per_schema)
+        if technology == "postgresql":
+            server.execute(database, f"CREATE SCHEMA {schema};\n" + ";\n".join(statements))
+        elif technology == "mariadb":
+            server.create_database(schema)
+            server.execute(schema, ";\n".join(statements))
+        else:
+            with sqlite3.connect(server) as conn:
+                conn.executescript(";\n".join(statements) + ";")
+    print(
+        f"generated {tables} tables x {columns} columns in {schemas} schemas "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+
+
+# -- measured workers (each runs in its own process) ----------------------------------------------
+
+
+def floor_query(technology: str, config: dict[str, Any], password: str | None) -> int:
+    source = config["source"]
+    schemas = list(config["filters"]["schemas"]["include"])
+    if technology == "postgresql":
+        import psycopg
+
+        from connector_extractors.inspection.postgresql import COLUMNS_SQL  # noqa: F401 - same facets
+
+        sql = """
+        SELECT n.nspname, c.relname, a.attname, a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod),
+               a.attnotnull, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), d.description
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        LEFT JOIN pg_catalog.pg_description d
+               ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass
+              AND d.objsubid = a.attnum
+        WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0
+          AND NOT a.attisdropped
+        """
+        with psycopg.connect(
+            host=source["host"],
+            port=source["port"],
+            dbname=source["database"],
+            user=source["username"],
+            password=password,
+        ) as conn:
+            return len(conn.execute(sql, (schemas,)).fetchall())
+    if technology == "mariadb":
+        import pymysql
+
+        conn = pymysql.connect(
+            host=source["host"], port=source["port"], user=source["username"], password=password or ""
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE,"
+                    " IS_NULLABLE, COLUMN_DEFAULT, COLUMN_COMMENT FROM information_schema.COLUMNS"
+                    " WHERE TABLE_SCHEMA IN %s",
+                    (tuple(schemas),),
+                )
+                return len(cur.fetchall())
+        finally:
+            conn.close()
+    conn_ = sqlite3.connect(f"file:{source['path']}?mode=ro", uri=True)
+    try:
+        rows = conn_.execute(
+            'SELECT m.name, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk FROM sqlite_master m'
+            " JOIN pragma_table_info(m.name) p WHERE m.type IN ('table', 'view')"
+        ).fetchall()
+        return len(rows)
+    finally:
+        conn_.close()
+
+
+def per_table_baseline(config: dict[str, Any], password: str | None) -> int:
+    from sqlalchemy import inspect
+
+    from connector_extractors.extract import open_session
+    from connector_extractors.run_config import RunConfig
+
+    cfg = RunConfig.model_validate(config)
+    columns = 0
+    with open_session(cfg, password, fast=False) as session:
+        insp = inspect(session.connection)
+        for schema in session.visible_schemas():
+            for table in insp.get_table_names(schema=schema):
+                columns += len(insp.get_columns(table, schema=schema))
+                insp.get_pk_constraint(table, schema=schema)
+                insp.get_foreign_keys(table, schema=schema)
+                if session.connection.dialect.supports_comments:
+                    insp.get_table_comment(table, schema=schema)
+    return columns
+
+
+def ours(config: dict[str, Any], password: str | None, fast: bool) -> int:
+    from connector_extractors.extract import extract
+    from connector_extractors.run_config import RunConfig
+
+    result = extract(RunConfig.model_validate(config), password, fast=fast)
+    return result.metadata.counts()["columns"]
+
+
+def worker(mode: str) -> None:
+    config = json.loads(os.environ["OLC_RUN_CONFIG"])
+    password = os.environ.get("OLC_SOURCE_PASSWORD")
+    technology = config["source"]["technology"]
+    # Import everything first: interpreter and library start-up are not part of any measurement.
+    import psycopg  # noqa: F401
+    import pymysql  # noqa: F401
+    import sqlalchemy
+    import sqlalchemy.dialects.mysql.pymysql
+    import sqlalchemy.dialects.postgresql.psycopg
+    import sqlalchemy.dialects.sqlite.pysqlite  # noqa: F401
+
+    import connector_extractors.extract
+    import connector_extractors.inspection  # noqa: F401
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    if mode == "floor":
+        columns = floor_query(technology, config, password)
+    elif mode == "ours":
+        columns = ours(config, password, fast=True)
+    elif mode == "multi":
+        columns = ours(config, password, fast=False)
+    else:
+        columns = per_table_baseline(config, password)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "start_mb": before, "columns": columns}))
+
+
+def measure(mode: str, config: dict[str, Any], password: str | None, repeat: int) -> dict[str, Any]:
+    """Best of `repeat` runs of worker `mode`, each a fresh process."""
+    env = {**os.environ, "OLC_RUN_CONFIG": json.dumps(config), "OLC_SOURCE_PASSWORD": password or ""}
+    env["OLC_LOG_LEVEL"] = "WARNING"
+    best: dict[str, Any] | None = None
+    for _ in range(repeat):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", mode], env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"worker {mode} failed:\n{proc.stdout}\n{proc.stderr}")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    return best
+
+
+# -- orchestration ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def source(technology: str, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """Start the server (or make the file), generate the catalog; yields the RunConfig source and secrets."""
+    schemas = schema_names(args.schemas)
+    if technology == "postgresql":
+        from connector_testbed.postgres import PostgresServer
+
+        with PostgresServer(settings={"max_locks_per_transaction": "512"}) as pg:
+            pg.create_database("bench")
+            generate(technology, pg, "bench", tables=args.tables, columns=args.columns, schemas=args.schemas)
+            pg.execute("bench", "ANALYZE")
+            yield {
+                "source": {"technology": "postgresql", "host": pg.host, "port": pg.port, "database": "bench",
+                           "username": pg.admin_user},
+                "password": pg.admin_password,
+                "server": "PostgreSQL " + pg.query("bench", "SHOW server_version")[0][0],
+                "schemas": schemas,
+            }  # fmt: skip
+    elif technology == "mariadb":
+        from connector_testbed.mariadb import MariaDBServer
+
+        with MariaDBServer(extra_args=["--innodb-file-per-table=0", "--table-definition-cache=20000"]) as db:
+            generate(technology, db, "", tables=args.tables, columns=args.columns, schemas=args.schemas)
+            yield {
+                "source": {
+                    "technology": "mariadb",
+                    "host": db.host,
+                    "port": db.port,
+                    "username": db.admin_user,
+                },
+                "password": db.admin_password,
+                "server": "MariaDB " + db.query(None, "SELECT VERSION()")[0][0],
+                "schemas": schemas,
+            }
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="olc-bench-"))
+        try:
+            path = folder / "bench.sqlite"
+            generate(technology, str(path), "", tables=args.tables, columns=args.columns, schemas=1)
+            yield {
+                "source": {"technology": "sqlite", "path": str(path)},
+                "password": None,
+                "server": "SQLite " + sqlite3.sqlite_version,
+                "schemas": ["main"],
+            }
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--technology", choices=["postgresql", "mariadb", "sqlite"], default="postgresql")
+    parser.add_argument("--tables", type=int, default=2000)
+    parser.add_argument("--columns", type=int, default=20)
+    parser.add_argument("--schemas", type=int, default=20)
+    parser.add_argument("--large", action="store_true", help="10,000 tables")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added round-trip latency (proxy)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each fast measurement (best kept)")
+    parser.add_argument("--skip-baseline", action="store_true", help="skip the slow per-table walk")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    if args.large:
+        args.tables = 10_000
+    if args.technology == "sqlite":
+        args.schemas = 1
+
+    with ExitStack() as stack:
+        info = stack.enter_context(source(args.technology, args))
+        src = dict(info["source"])
+        if args.latency_ms and args.technology != "sqlite":
+            from delay_proxy import DelayProxy
+
+            proxy = stack.enter_context(DelayProxy(src["host"], src["port"], args.latency_ms))
+            src["host"], src["port"] = proxy.host, proxy.port
+        config = {"source": src, "filters": {"schemas": {"include": info["schemas"]}}}
+        password = info["password"]
+        results = {"floor": measure("floor", config, password, args.repeat)}
+        results["ours"] = measure("ours", config, password, args.repeat)
+        results["multi"] = measure("multi", config, password, 1)
+        if not args.skip_baseline:
+            results["baseline"] = measure("baseline", config, password, 1)
+        report(args, info["server"], results)
+
+
+def report(args: argparse.Namespace, server: str, results: dict[str, dict[str, Any]]) -> None:
+    latency = f", +{args.latency_ms:g} ms per round trip" if args.latency_ms else ""
+    total_columns = results["ours"]["columns"]
+    print(
+        f"\n{server}: {args.tables} tables x {args.columns} columns in {args.schemas} schemas "
+        f"({total_columns} columns){latency}"
+    )
+    labels = {
+        "floor": "(c) floor: one raw catalog query",
+        "ours": "(a) ours: the extractor",
+        "multi": "    SQLAlchemy multi-reflection",
+        "baseline": "(b) per-table Inspector baseline",
+    }
+    for key, label in labels.items():
+        if key in results:
+            r = results[key]
+            print(
+                f"  {label:<36} {r['seconds']:8.3f} s   peak {r['peak_mb']:6.0f} MB"
+                f"   ({r['columns']} columns)"
+            )
+    a, c = results["ours"]["seconds"], results["floor"]["seconds"]
+    print(f"  a/c = {a / c:.2f}  (goal: within 3)")
+    print(f"  multi-reflection / c = {results['multi']['seconds'] / c:.2f}")
+    if "baseline" in results:
+        print(f"  b/a = {results['baseline']['seconds'] / a:.1f}  (per-table baseline / ours)")
+    print(
+        f"  peak memory of the extractor: {results['ours']['peak_mb']:.0f} MB"
+        " (goal: < 500 MB at 10,000 tables)"
+    )
+
+
+if __name__ == "__main__":
+    main()
