@@ -40,4 +40,5 @@ RUN pip uninstall --yes pip setuptools wheel 2>/dev/null; rm -rf /root/.cache
 USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["online-connector"]
-CMD ["operator", "--liveness=http://0.0.0.0:8080/healthz"]
+# Settings are OLC_* environment variables (the chart sets them); kopf serves /healthz on 8080.
+CMD ["operator"]

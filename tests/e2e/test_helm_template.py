@@ -46,11 +46,7 @@ def value_sets(release_ns: str, team_a: str, team_b: str) -> dict[str, Doc]:
         },
         "peering-and-knobs": {
             "peering": {"enabled": True},
-            "operator": {
-                "verbose": True,
-                "extraArgs": ["--log-format=json"],
-                "extraEnv": [{"name": "X", "value": "1"}],
-            },
+            "operator": {"extraEnv": [{"name": "X", "value": "1"}]},
             "metrics": {"enabled": False, "service": {"enabled": False}},
             "podDisruptionBudget": {"enabled": False},
             "rbac": {"aggregateToAdmin": False, "aggregateToView": False},

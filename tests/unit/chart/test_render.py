@@ -49,15 +49,11 @@ def test_one_active_operator_replaced_not_rolled(defaults: list[Doc]) -> None:
     spec = one(defaults, "Deployment")["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
-    args = container(defaults)["args"]
-    assert "--standalone" in args
+    assert env_of(defaults)["OLC_STANDALONE"] == "true"
 
 
 def test_peering_replaces_standalone(helm: Helm) -> None:
     docs = helm.template({"peering": {"enabled": True, "name": "olc"}})
-    args = container(docs)["args"]
-    assert "--peering=olc" in args
-    assert "--standalone" not in args
     assert env_of(docs)["OLC_PEERING"] == "olc"
     assert env_of(docs)["OLC_STANDALONE"] == "false"
     operator_role = one(docs, "ClusterRole", "-operator")
@@ -67,8 +63,10 @@ def test_peering_replaces_standalone(helm: Helm) -> None:
 
 def test_the_command_and_the_probes_use_kopf_liveness(defaults: list[Doc]) -> None:
     main = container(defaults)
+    # `online-connector operator` takes no options: its settings are the OLC_* environment variables.
     assert main["command"] == ["online-connector", "operator"]
-    assert "--liveness=http://0.0.0.0:8080/healthz" in main["args"]
+    assert "args" not in main
+    assert env_of(defaults)["OLC_LIVENESS"] == "http://0.0.0.0:8080/healthz"
     ports = {port["name"]: port["containerPort"] for port in main["ports"]}
     assert ports == {"health": 8080, "metrics": 9090}
     for probe in ("livenessProbe", "readinessProbe"):
@@ -309,3 +307,36 @@ def test_notes_mention_the_argocd_health_check() -> None:
     notes = (CHART / "templates" / "NOTES.txt").read_text()
     assert "docs/argocd/health.lua" in notes
     assert "resource.customizations.health.connectors.datagalaxy.com_OnlineConnection" in notes
+
+
+def test_the_operator_command_parses(defaults: list[Doc]) -> None:
+    """The chart's command line is one that the operator's CLI accepts."""
+    from connector_operator.cli import build_parser
+
+    command = container(defaults)["command"]
+    assert command[0] == "online-connector"
+    assert build_parser().parse_args(command[1:]).command == "operator"
+
+
+def test_the_environment_is_what_the_operator_reads(helm: Helm) -> None:
+    from connector_operator.settings import Settings
+
+    docs = helm.template(
+        {
+            "watch": {"namespaces": ["team-a"]},
+            "security": {"requireSecretLabel": True, "allowedApiHosts": ["*.datagalaxy.com"]},
+            "peering": {"enabled": True, "name": "olc"},
+        }
+    )
+    settings = Settings.from_env(env_of(docs))
+    assert settings.extractor_image == "ghcr.io/datagalaxy/online-connector-extractor:0.1.0"
+    assert settings.extractor_service_account == "olc-online-connector-extractor"
+    assert settings.require_secret_label is True
+    assert settings.allowed_api_hosts == ("*.datagalaxy.com",)
+    assert settings.watch_namespaces == ("team-a",)
+    assert settings.metrics_port == 9090
+    assert settings.liveness == "http://0.0.0.0:8080/healthz"
+    assert settings.standalone is False
+    assert settings.peering == "olc"
+    disabled = Settings.from_env(env_of(helm.template({"metrics": {"enabled": False}})))
+    assert disabled.metrics_port < 0, "metrics.enabled=false must not start a metrics server"
