@@ -350,9 +350,15 @@ def _handle_requests(body: dict[str, Any], connection: Connection, verdict: Verd
 
 
 def _owner(job: Mapping[str, Any]) -> tuple[str, str] | None:
-    for ref in job["metadata"].get("ownerReferences") or []:
+    """(name, uid) of the connection a Job belongs to: its owner, or via the CronJob for scheduled runs."""
+    metadata = job["metadata"]
+    for ref in metadata.get("ownerReferences") or []:
         if ref.get("kind") == "OnlineConnection" and str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
             return str(ref["name"]), str(ref["uid"])
+    name = (metadata.get("annotations") or {}).get(naming.CONNECTION_NAME_ANNOTATION)
+    uid = (metadata.get("labels") or {}).get(naming.CONNECTION_UID_LABEL)
+    if name and uid:
+        return str(name), str(uid)
     return None
 
 
