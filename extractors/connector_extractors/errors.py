@@ -5,17 +5,17 @@ Messages must never contain a secret: build them from host, port, names and the 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCategory(str, Enum):
+class ErrorCategory(StrEnum):
     INVALID_CONFIGURATION = "InvalidConfiguration"
     DRIVER_MISSING = "DriverMissing"
     SOURCE_UNREACHABLE = "SourceUnreachable"
     AUTHENTICATION_FAILED = "AuthenticationFailed"
     PERMISSION_DENIED = "PermissionDenied"
     EXTRACTION_FAILED = "ExtractionFailed"
-    TOKEN_REJECTED = "TokenRejected"
+    TOKEN_REJECTED = "TokenRejected"  # noqa: S105 - a category name
     WORKSPACE_NOT_FOUND = "WorkspaceNotFound"
     VERSION_NOT_FOUND = "VersionNotFound"
     PAYLOAD_REJECTED = "PayloadRejected"

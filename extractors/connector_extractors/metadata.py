@@ -13,8 +13,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 TypeFamily = Literal[
-    "string", "integer", "decimal", "float", "boolean", "date", "time", "timestamp",
-    "interval", "binary", "json", "uuid", "array", "geometry", "other",
+    "string",
+    "integer",
+    "decimal",
+    "float",
+    "boolean",
+    "date",
+    "time",
+    "timestamp",
+    "interval",
+    "binary",
+    "json",
+    "uuid",
+    "array",
+    "geometry",
+    "other",
 ]
 TableKind = Literal["table", "view"]
 

@@ -13,7 +13,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Technology = Literal[
-    "postgresql", "mysql", "mariadb", "sqlserver", "oracle", "snowflake", "redshift", "sqlite", "duckdb",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "sqlserver",
+    "oracle",
+    "snowflake",
+    "redshift",
+    "sqlite",
+    "duckdb",
 ]
 FILE_TECHNOLOGIES: frozenset[str] = frozenset({"sqlite", "duckdb"})
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import shutil
+import signal
 import ssl
 import subprocess
 import sys

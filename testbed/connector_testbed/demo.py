@@ -94,9 +94,7 @@ def wait_for(cp: ControlPlane, jsonpath: str, predicate: object, timeout: float,
 def run_demo(keep: bool = False) -> int:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="olc-demo-"))
-    step(
-        "Starting a local Kubernetes control plane (etcd, apiserver, controller-manager, process kubelet)"
-    )
+    step("Starting a local Kubernetes control plane (etcd, apiserver, controller-manager, process kubelet)")
     with ControlPlane() as cp, PostgresServer() as db:
         step(f"PostgreSQL {db.port}: loading the sample 'shop' database")
         db.create_database("shop")
