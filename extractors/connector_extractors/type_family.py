@@ -121,7 +121,7 @@ _FAMILIES: dict[TypeFamily, tuple[str, ...]] = {
         "bfile",
         "bytes",
     ),
-    "json": ("json", "jsonb", "variant", "object"),
+    "json": ("json", "jsonb", "variant", "object", "super"),
     "uuid": ("uuid", "uniqueidentifier"),
     "geometry": (
         "geometry",

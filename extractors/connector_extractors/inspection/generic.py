@@ -266,10 +266,15 @@ class GenericReader:
                     warnings.append(f"{schema}.{name}: columns could not be read")
                 continue
             obj = objects[name]
+            try:
+                table_columns = self._columns(columns[name])
+            except Exception as exc:  # one odd table (e.g. an unrenderable type) is a warning
+                warnings.append(f"{schema}.{name}: columns could not be read ({_brief(exc)})")
+                continue
             table = Table(
                 name=name,
                 kind=obj.kind,
-                columns=self._columns(columns[name]),
+                columns=table_columns,
                 materialized=obj.materialized,
                 foreign=obj.foreign,
                 view_definition=definitions.get(name),
