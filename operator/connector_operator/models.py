@@ -220,14 +220,31 @@ class Target(_Model):
 
 
 class PatternFilter(_Model):
-    """Include and exclude patterns (SQL LIKE-style globs: * and ?), include applied first."""
+    """Include and exclude regular expressions (Python syntax) that must match the whole name.
+
+    An empty include list keeps everything; exclude wins over include.
+    """
 
     include: list[Pattern] = Field(
-        default_factory=list, max_length=100, description="Keep only names matching one of these patterns."
+        default_factory=list,
+        max_length=100,
+        description="Keep only names that fully match one of these regular expressions, e.g. sales_.*",
     )
     exclude: list[Pattern] = Field(
-        default_factory=list, max_length=100, description="Drop names matching one of these patterns."
+        default_factory=list,
+        max_length=100,
+        description="Drop names that fully match one of these regular expressions, e.g. .*_tmp",
     )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_regexes(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression {pattern!r}: {error}") from error
+        return patterns
 
 
 class Filters(_Model):
