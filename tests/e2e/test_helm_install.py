@@ -1,0 +1,279 @@
+"""The chart installed with `helm install`, and a connection that runs end to end with the operator
+acting under the chart's ServiceAccount (a token the API server issued for it): the chart's RBAC, its
+environment and its command are what is tested, together with the security settings it turns on."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_testbed.control_plane import ControlPlane
+from connector_testbed.processes import spawn, stop
+from connector_testbed.simulator.seed import VALID_TOKEN
+from connector_testbed.simulator.server import SimulatorServer
+from tests.fixtures.helm import Helm, HelmRelease, wait_until
+from tests.fixtures.operator import ShopDatabase, condition, connection_manifest, get_connection
+
+pytestmark = pytest.mark.e2e
+ALLOW = "connectors.datagalaxy.com/allow-use"
+RUN = "connectors.datagalaxy.com/run-requested"
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status), response.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
+@dataclass
+class ChartOperator:
+    release: HelmRelease
+    log_path: Path
+    env: dict[str, str]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def metrics(self) -> str:
+        status, text = http_get(f"http://127.0.0.1:{self.release.metrics_port}/metrics")
+        assert status == 200, text
+        return text
+
+
+@pytest.fixture(scope="module")
+def chart_operator(
+    control_plane: ControlPlane, helm_release: HelmRelease, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChartOperator]:
+    """The Deployment's command and environment, run locally with the operator ServiceAccount's token."""
+    deployment = json.loads(
+        control_plane.kubectl(
+            "get", "deployment", helm_release.fullname, "-n", helm_release.namespace, "-o", "json"
+        ).stdout
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    token = control_plane.issue_token(helm_release.namespace, helm_release.operator_account)
+    kubeconfig = control_plane.kubeconfig_for_token(token, name="operator-sa")
+    venv_bin = Path(sys.executable).parent
+    env = {
+        "PATH": os.pathsep.join([str(venv_bin), os.environ.get("PATH", "")]),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        **helm_release.deployment_env(control_plane),
+        # Where a pod would get these from the node, the local process gets loopback equivalents.
+        "KUBECONFIG": str(kubeconfig),
+        "POD_NAMESPACE": helm_release.namespace,
+        "OLC_LIVENESS": f"http://127.0.0.1:{helm_release.health_port}/healthz",
+        "OLC_METRICS_PORT": str(helm_release.metrics_port),
+        "OLC_METRICS_ADDRESS": "127.0.0.1",
+    }
+    command = [str(venv_bin / container["command"][0]), *container["command"][1:], *container.get("args", [])]
+    log_path = tmp_path_factory.mktemp("chart-operator") / "operator.log"
+    process = spawn(command, log_file=log_path, env=env)
+    operator = ChartOperator(helm_release, log_path, env)
+    try:
+        wait_until(
+            lambda: (
+                process.poll() is None
+                and http_get(f"http://127.0.0.1:{helm_release.health_port}/healthz")[0] == 200
+            ),
+            timeout=60,
+            what=f"the operator's /healthz (log: {operator.log()[-3000:]})",
+        )
+        yield operator
+    finally:
+        stop(process)
+        sys.stderr.write(operator.log()[-4000:])
+
+
+def secrets_doc(password: str, token: str, *, labelled: bool, prefix: str = "") -> str:
+    labels = {ALLOW: "true"} if labelled else {}
+    docs = [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"{prefix}shop-db", "labels": labels},
+            "stringData": {"password": password},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"{prefix}dg-token", "labels": labels},
+            "stringData": {"token": token},
+        },
+    ]
+    return "\n---\n".join(json.dumps(d) for d in docs)
+
+
+def ready_condition(control_plane: ControlPlane, ns: str, name: str) -> dict[str, Any] | None:
+    ready = condition(get_connection(control_plane, ns, name), "Ready")
+    return ready if ready and ready["status"] in ("True", "False") else None
+
+
+def jobs_of(control_plane: ControlPlane, ns: str, name: str) -> list[str]:
+    out = control_plane.kubectl("get", "jobs", "-n", ns, "-o", "json").stdout
+    return [
+        j["metadata"]["name"]
+        for j in json.loads(out)["items"]
+        if any(o.get("name") == name for o in j["metadata"].get("ownerReferences", []))
+    ]
+
+
+def test_install_output_points_to_the_argocd_health_check(helm_release: HelmRelease) -> None:
+    notes = helm_release.notes
+    assert "resource.customizations.health.connectors.datagalaxy.com_OnlineConnection" in notes
+    assert "docs/argocd/health.lua" in notes
+    assert helm_release.watched in notes
+    assert "Helm never upgrades the CRD" in notes
+
+
+def test_a_connection_runs_end_to_end_with_the_charts_identity(
+    control_plane: ControlPlane,
+    chart_operator: ChartOperator,
+    shop_database: ShopDatabase,
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    ns = chart_operator.release.watched
+    control_plane.kubectl(
+        "apply", "-n", ns, "-f", "-", input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=True)
+    )
+    manifest = connection_manifest("shop", shop_database, datagalaxy_simulator.url)
+    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=manifest)
+    ready = wait_until(lambda: ready_condition(control_plane, ns, "shop"), timeout=60, what="shop Ready")
+    assert ready["status"] == "True", ready
+
+    request = f"r{time.monotonic_ns()}"
+    control_plane.kubectl("annotate", "olc", "shop", "-n", ns, f"{RUN}={request}", "--overwrite")
+
+    def finished() -> dict[str, Any] | None:
+        last = get_connection(control_plane, ns, "shop").get("status", {}).get("lastRun") or {}
+        return last if last.get("request") == request else None
+
+    record = wait_until(finished, timeout=180, interval=0.5, what=f"run {request}")
+    assert record["result"] in ("Succeeded", "PartialSuccess"), record
+    assert record["objects"] > 10
+    assert "Shop shop" in json.dumps(datagalaxy_simulator.version_tree("Demo"))
+
+    # The Job ran under the chart's extractor account, which holds no token.
+    job = json.loads(control_plane.kubectl("get", "job", record["job"], "-n", ns, "-o", "json").stdout)
+    pod = job["spec"]["template"]["spec"]
+    assert pod.get("serviceAccountName") == chart_operator.release.extractor_account
+    assert pod["automountServiceAccountToken"] is False
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "online-connector-extractor:test"
+
+    # Metrics on the chart's port.
+    metrics = chart_operator.metrics()
+    assert (
+        f'online_connector_runs_total{{name="shop",namespace="{ns}",result="{record["result"]}"}} 1.0'
+        in metrics
+    )
+    assert "online_connector_last_success_timestamp_seconds" in metrics
+
+    # The chart's RBAC was enough: no request of the operator was refused.
+    log = chart_operator.log()
+    assert "Forbidden" not in log, log[-3000:]
+    assert " 403" not in log, log[-3000:]
+
+
+def test_an_unlabelled_secret_is_not_used(
+    control_plane: ControlPlane,
+    chart_operator: ChartOperator,
+    shop_database: ShopDatabase,
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    ns = chart_operator.release.watched
+    control_plane.kubectl(
+        "apply",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=False, prefix="plain-"),
+    )
+    body = json.loads(connection_manifest("unlabelled", shop_database, datagalaxy_simulator.url))
+    body["spec"]["source"]["passwordSecretRef"]["name"] = "plain-shop-db"
+    body["spec"]["target"]["tokenSecretRef"]["name"] = "plain-dg-token"
+    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(body))
+    ready = wait_until(lambda: ready_condition(control_plane, ns, "unlabelled"), what="unlabelled Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "SecretNotAllowed"), ready
+    assert ALLOW in ready["message"]
+    control_plane.kubectl("annotate", "olc", "unlabelled", "-n", ns, f"{RUN}=now", "--overwrite")
+    time.sleep(3)
+    assert jobs_of(control_plane, ns, "unlabelled") == [], "a Job was started with an unlabelled Secret"
+
+    # Labelling the Secrets (an explicit opt-in) makes the same connection Ready.
+    for secret in ("plain-shop-db", "plain-dg-token"):
+        control_plane.kubectl("label", "secret", secret, "-n", ns, f"{ALLOW}=true")
+    wait_until(
+        lambda: (
+            (condition(get_connection(control_plane, ns, "unlabelled"), "Ready") or {}).get("status")
+            == "True"
+        ),
+        timeout=60,
+        what="Ready after labelling",
+    )
+
+
+def test_an_api_host_outside_the_allowlist_gets_no_token(
+    control_plane: ControlPlane,
+    chart_operator: ChartOperator,
+    shop_database: ShopDatabase,
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    ns = chart_operator.release.watched
+    control_plane.kubectl(
+        "apply", "-n", ns, "-f", "-", input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=True)
+    )
+    elsewhere = datagalaxy_simulator.url.replace("127.0.0.1", "localhost")
+    assert "localhost" in elsewhere
+    control_plane.kubectl(
+        "apply", "-n", ns, "-f", "-", input=connection_manifest("elsewhere", shop_database, elsewhere)
+    )
+    ready = wait_until(lambda: ready_condition(control_plane, ns, "elsewhere"), what="elsewhere Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ApiHostNotAllowed"), ready
+    control_plane.kubectl("annotate", "olc", "elsewhere", "-n", ns, f"{RUN}=now", "--overwrite")
+    time.sleep(3)
+    assert jobs_of(control_plane, ns, "elsewhere") == []
+
+
+def test_a_secret_of_another_namespace_cannot_be_referenced(
+    control_plane: ControlPlane, helm_release: HelmRelease, shop_database: ShopDatabase
+) -> None:
+    body = json.loads(connection_manifest("cross", shop_database, "https://api.datagalaxy.com/v2"))
+    body["spec"]["source"]["passwordSecretRef"]["namespace"] = "kube-system"
+    result = control_plane.kubectl(
+        "apply", "-n", helm_release.watched, "-f", "-", input=json.dumps(body), check=False
+    )
+    assert result.returncode != 0
+    assert "namespace" in result.stderr
+    assert "unknown field" in result.stderr
+
+
+def test_helm_test_checks_the_running_operator(
+    control_plane: ControlPlane, helm: Helm, chart_operator: ChartOperator
+) -> None:
+    release = chart_operator.release
+    result = helm.run(
+        "test",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--logs",
+        "--timeout",
+        "120s",
+        kubeconfig=control_plane.kubeconfig,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "Succeeded" in result.stdout
+    assert "metrics ok" in result.stdout
