@@ -138,6 +138,7 @@ def run_import(
             contentHash=content_hash,
         )
     outcome = push(config, token, metadata)
+    content_hash = outcome.content_hash or content_hash
     warnings += outcome.warnings
     if outcome.unchanged:
         result, verb = "Unchanged", "nothing changed since the last import"

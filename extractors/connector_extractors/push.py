@@ -21,6 +21,7 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)
     failed_objects: int = 0
     target: str = ""
+    content_hash: str | None = None
 
 
 def _target(config: RunConfig) -> TargetConfig:
@@ -55,7 +56,11 @@ def resolve_only(config: RunConfig, token: str | None) -> str:
 
 
 def push(config: RunConfig, token: str | None, metadata: SourceMetadata) -> PushResult:
-    """Resolve the target and push `metadata` to it."""
+    """Resolve the target and push `metadata` to it.
+
+    The client's content hash covers the target's identity as well as the metadata: that is the hash
+    the summary reports after a push, and the one the operator hands back as `previousContentHash`.
+    """
     from connector_extractors.datagalaxy import DataGalaxyClient, push_metadata, resolve_target  # noqa: PLC0415
 
     target = _target(config)
@@ -77,4 +82,5 @@ def push(config: RunConfig, token: str | None, metadata: SourceMetadata) -> Push
         warnings=list(outcome.warnings),
         failed_objects=int(outcome.failed_objects),
         target=f"workspace {target.workspace!r}, version {resolved.version_name!r}",
+        content_hash=outcome.content_hash,
     )
