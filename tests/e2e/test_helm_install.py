@@ -20,7 +20,7 @@ from connector_testbed.control_plane import ControlPlane
 from connector_testbed.processes import spawn, stop
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
-from tests.fixtures.helm import Helm, HelmRelease, wait_until
+from tests.fixtures.helm import CHART, Helm, HelmRelease, wait_until
 from tests.fixtures.operator import ShopDatabase, condition, connection_manifest, get_connection
 
 pytestmark = pytest.mark.e2e
@@ -277,3 +277,45 @@ def test_helm_test_checks_the_running_operator(
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert "Succeeded" in result.stdout
     assert "metrics ok" in result.stdout
+
+
+def test_the_documented_upgrade_path(
+    control_plane: ControlPlane, helm: Helm, chart_operator: ChartOperator
+) -> None:
+    """docs/installation.md: apply the CRD server-side first (Helm never upgrades crds/), then upgrade."""
+    release = chart_operator.release
+    crd = CHART / "crds" / "onlineconnections.yaml"
+    control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+    control_plane.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/onlineconnections.connectors.datagalaxy.com",
+    )
+    result = helm.run(
+        "upgrade",
+        release.name,
+        str(CHART),
+        "--namespace",
+        release.namespace,
+        "--reuse-values",
+        "--timeout",
+        "120s",
+        kubeconfig=control_plane.kubeconfig,
+    )
+    assert "has been upgraded" in result.stdout
+    history = json.loads(
+        helm.run(
+            "history",
+            release.name,
+            "--namespace",
+            release.namespace,
+            "-o",
+            "json",
+            kubeconfig=control_plane.kubeconfig,
+        ).stdout
+    )
+    assert [entry["revision"] for entry in history][-1] == 2
+    assert history[-1]["status"] == "deployed"
+    # The operator keeps working through it (its rights did not change).
+    assert http_get(f"http://127.0.0.1:{release.health_port}/healthz")[0] == 200

@@ -3,6 +3,7 @@ schemas, admission and the restricted Pod Security Standard of the namespaces th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,3 +100,33 @@ def test_the_helm_test_pod_passes_restricted_admission(
         "create", "--dry-run=server", "-n", namespaces[0], "-f", "-", input=dumps(docs), check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_operator_pod_passes_restricted_enforcement(
+    control_plane: ControlPlane, helm: Helm, namespaces: tuple[str, str, str]
+) -> None:
+    """Admission enforces Pod Security on pods, not on Deployments: create the Deployment's pod itself."""
+    release_ns = namespaces[0]
+    deployment = next(d for d in helm.template(namespace=release_ns) if d["kind"] == "Deployment")
+    template = deployment["spec"]["template"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "operator-pod-check",
+            "namespace": release_ns,
+            "labels": template["metadata"]["labels"],
+        },
+        "spec": template["spec"],
+    }
+    result = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=dumps([pod]), check=False)
+    assert result.returncode == 0, result.stderr
+    # And the check is real: the same pod without its security settings is refused.
+    loose = json.loads(json.dumps(pod))
+    del loose["spec"]["securityContext"]
+    del loose["spec"]["containers"][0]["securityContext"]
+    refused = control_plane.kubectl(
+        "create", "--dry-run=server", "-f", "-", input=dumps([loose]), check=False
+    )
+    assert refused.returncode != 0
+    assert "violates PodSecurity" in refused.stderr
