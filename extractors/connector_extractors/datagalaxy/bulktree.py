@@ -48,6 +48,8 @@ _FIXED_STRING_PREFIXES = ("char", "nchar", "character(", "bpchar")
 def column_data_type(column: Column) -> str:
     if column.type_family == "string":
         sql = column.sql_type.lower()
+        if "varying" in sql or "varchar" in sql:
+            return "VariableString"
         if sql.startswith(_FIXED_STRING_PREFIXES) or sql == "character":
             return "FixedString"
         if sql in ("text", "clob", "nclob", "longtext", "mediumtext", "ntext") or "text" in sql:

@@ -73,6 +73,9 @@ def test_columns_carry_type_size_precision_nullability_order_and_comment() -> No
     ("sql_type", "family", "expected"),
     [
         ("varchar(10)", "string", "VariableString"),
+        ("character varying(320)", "string", "VariableString"),
+        ("nvarchar(50)", "string", "VariableString"),
+        ("nchar(5)", "string", "FixedString"),
         ("char(2)", "string", "FixedString"),
         ("character(3)", "string", "FixedString"),
         ("text", "string", "LongText"),
