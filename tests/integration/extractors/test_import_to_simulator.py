@@ -6,7 +6,6 @@ token and the password never appear in any output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,10 @@ DB = "olc_extract_push"
 
 
 @pytest.fixture(scope="module")
-def shop(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+def shop(postgres_server: PostgresServer) -> PostgresServer:
     postgres_server.create_database(DB)
     postgres_server.execute(DB, POSTGRES_SQL)
-    yield postgres_server
+    return postgres_server
 
 
 def config(pg: PostgresServer, sim: SimulatorServer, **overrides: Any) -> dict[str, Any]:

@@ -199,3 +199,51 @@ def test_dry_run_output_and_check(catalog: PostgresServer, tmp_path: Any) -> Non
     assert check.summary.mode == "check"
     assert check.summary.counts == {"schemas": 5, "tables": 11}
     assert catalog.admin_password not in check.stdout + check.stderr + check.termination_text
+
+
+def test_dropped_columns_and_keys_to_tables_outside_the_selection(catalog: PostgresServer) -> None:
+    """Attribute numbers with gaps, and foreign keys whose target is filtered out or in another schema."""
+    catalog.execute(
+        DB,
+        """
+        CREATE SCHEMA hr;
+        CREATE TABLE hr.people (gone int, id int PRIMARY KEY, also_gone text, name text);
+        ALTER TABLE hr.people DROP COLUMN gone, DROP COLUMN also_gone;
+        ALTER TABLE hr.people ADD COLUMN email text;
+        CREATE TABLE hr.badges (dropped int, badge_no int, person_id int REFERENCES hr.people (id),
+                                customer_id int REFERENCES sales.customers (id), PRIMARY KEY (badge_no));
+        ALTER TABLE hr.badges DROP COLUMN dropped;
+        """,
+    )
+    try:
+        only_badges = config(
+            catalog, filters={"schemas": {"include": ["hr"]}, "tables": {"include": ["badges"]}}
+        )
+        for cfg in (only_badges, config(catalog, filters={"schemas": {"include": ["hr"]}})):
+            fast = extract(cfg, catalog.admin_password).metadata
+            general = extract(cfg, catalog.admin_password, fast=False).metadata
+            assert without_sql_types(fast.to_dict()) == without_sql_types(general.to_dict())
+        tables = {
+            t.name: t for s in extract(only_badges, catalog.admin_password).metadata.schemas for t in s.tables
+        }
+        assert set(tables) == {"badges"}
+        badges = tables["badges"]
+        assert [(c.name, c.position) for c in badges.columns] == [
+            ("badge_no", 1),
+            ("person_id", 2),
+            ("customer_id", 3),
+        ]
+        assert badges.primary_key is not None
+        assert badges.primary_key.columns == ("badge_no",)
+        assert sorted(
+            (fk.referred_schema, fk.referred_table, fk.columns, fk.referred_columns)
+            for fk in badges.foreign_keys
+        ) == [
+            ("hr", "people", ("person_id",), ("id",)),
+            ("sales", "customers", ("customer_id",), ("id",)),
+        ]
+        people = extract(config(catalog, filters={"schemas": {"include": ["hr"]}}), catalog.admin_password)
+        columns = next(t for s in people.metadata.schemas for t in s.tables if t.name == "people").columns
+        assert [(c.name, c.position) for c in columns] == [("id", 1), ("name", 2), ("email", 3)]
+    finally:
+        catalog.execute(DB, "DROP SCHEMA hr CASCADE")
