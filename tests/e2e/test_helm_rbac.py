@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
-from tests.fixtures.helm import HelmRelease, create_restricted_namespace
+from tests.fixtures.helm import CHART, Helm, HelmRelease, create_restricted_namespace
 
 pytestmark = pytest.mark.e2e
 OLC = "onlineconnections.connectors.datagalaxy.com"
@@ -180,3 +183,38 @@ def test_the_operator_cannot_read_secrets_outside_its_namespaces(
         assert not can(control_plane, "list", "secrets", None, *operator), "cluster-wide Secret access"
     finally:
         control_plane.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def cluster_wide_release(control_plane: ControlPlane, helm: Helm) -> Iterator[tuple[str, str]]:
+    """A second release in the default, cluster-wide mode (RBAC checks only: no operator runs)."""
+    namespace = create_restricted_namespace(control_plane, "olc-cw")
+    name = f"cw{secrets.token_hex(3)}"
+    helm.run("install", name, str(CHART), "--namespace", namespace, kubeconfig=control_plane.kubeconfig)
+    try:
+        yield name, namespace
+    finally:
+        helm.run(
+            "uninstall", name, "--namespace", namespace, kubeconfig=control_plane.kubeconfig, check=False
+        )
+        control_plane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_cluster_wide_mode_grants_the_same_rights_in_every_namespace(
+    control_plane: ControlPlane, cluster_wide_release: tuple[str, str]
+) -> None:
+    name, namespace = cluster_wide_release
+    operator = as_account(namespace, f"{name}-online-connector")
+    anywhere = create_restricted_namespace(control_plane, "olc-any")
+    try:
+        for ns in (anywhere, None):
+            for verb, resource in [("watch", OLC), ("patch", f"{OLC}/status"), ("watch", "secrets")]:
+                assert can(control_plane, verb, resource, ns, *operator), f"{verb} {resource} in {ns}"
+        assert can(control_plane, "create", "jobs.batch", anywhere, *operator)
+        for verb, resource in [("create", "secrets"), ("create", OLC), ("delete", OLC), ("create", "pods")]:
+            assert not can(control_plane, verb, resource, anywhere, *operator)
+        extractor = as_account(namespace, f"{name}-online-connector-extractor")
+        assert not can(control_plane, "get", "secrets", namespace, *extractor)
+        assert not can(control_plane, "list", OLC, None, *extractor)
+    finally:
+        control_plane.kubectl("delete", "namespace", anywhere, "--wait=false", check=False)
