@@ -1,8 +1,8 @@
 """MySQL's and MariaDB's fast path: information_schema read once per run, not once per table or schema.
 
 One query lists tables and views with their comments, one reads every column (`COLUMN_TYPE` as the
-server writes it), one reads primary, unique and foreign keys from `TABLE_CONSTRAINTS` joined to
-`KEY_COLUMN_USAGE` (composite and cross-database keys, column order kept); indexes (`STATISTICS`)
+server writes it), one reads primary, unique and foreign keys from `KEY_COLUMN_USAGE`
+(composite and cross-database keys, column order kept); indexes (`STATISTICS`)
 and view definitions add one query each only when asked. In MySQL a schema is a database.
 """
 
@@ -23,6 +23,7 @@ from connector_extractors.metadata import (
     Table,
     UniqueConstraint,
 )
+from connector_extractors.run_config import IncludeOptions
 from connector_extractors.type_family import type_family
 
 SCHEMAS_SQL = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME"
@@ -34,22 +35,21 @@ WHERE TABLE_SCHEMA IN %(schemas)s
 """
 
 COLUMNS_SQL = """
-SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
-       COLUMN_COMMENT, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION
+SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE,
+       COLUMN_DEFAULT, COLUMN_COMMENT, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA IN %(schemas)s
-ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION
 """
 
+# KEY_COLUMN_USAGE alone says it all: the primary key is the constraint named PRIMARY, foreign keys have
+# a referenced table, the rest are unique constraints. Joining TABLE_CONSTRAINTS (the textbook query)
+# costs MariaDB seconds on large catalogs: both are materialised without indexes.
 KEYS_SQL = """
-SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME,
-       k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME
-FROM information_schema.TABLE_CONSTRAINTS c
-JOIN information_schema.KEY_COLUMN_USAGE k
-  ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME
- AND k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA IN %(schemas)s AND c.CONSTRAINT_TYPE IN %(types)s
-ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME,
+       REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA IN %(schemas)s
+ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
 """
 
 INDEXES_SQL = """
@@ -68,7 +68,6 @@ _LENGTH_TYPES = {"char", "varchar", "binary", "varbinary", "bit"}
 _DECIMAL_TYPES = {"decimal", "numeric"}
 _TIME_TYPES = {"datetime", "timestamp", "time"}
 _DECLARED = re.compile(r"\((\d+)")
-_CONSTRAINT_TYPES = {"PRIMARY KEY": "p", "FOREIGN KEY": "f", "UNIQUE": "u"}
 
 
 def column_facets(
@@ -144,17 +143,8 @@ class MySQLReader:
         progress.phase(f"listed {len(tables)} tables and views in {len(schemas)} schemas")
         self._read_columns(params, tables, include.comments)
         progress.phase("read the columns")
-        types = tuple(
-            kind
-            for kind, wanted in (
-                ("PRIMARY KEY", include.primary_keys),
-                ("FOREIGN KEY", include.foreign_keys),
-                ("UNIQUE", include.unique_constraints),
-            )
-            if wanted
-        )
-        if types:
-            self._read_keys({**params, "types": types}, tables)
+        if include.primary_keys or include.foreign_keys or include.unique_constraints:
+            self._read_keys(params, tables, include)
             progress.phase("read the keys")
         if include.indexes:
             self._read_indexes(params, tables)
@@ -171,55 +161,45 @@ class MySQLReader:
         self, params: dict[str, Any], tables: dict[tuple[str, str], Table], comments: bool
     ) -> None:
         intern = self._types
-        current: tuple[str, str] | None = None
-        columns: list[Column] | None = None
-        position = 0
         cursor = self._rows(COLUMNS_SQL, params)
         try:
-            for row in cursor:
-                (
-                    schema,
-                    table_name,
-                    name,
-                    column_type,
-                    data_type,
-                    nullable,
-                    default,
-                    comment,
-                    prec,
-                    scale,
-                    tprec,
-                ) = row
-                key = (schema, table_name)
-                if key != current:
-                    current = key
-                    table = tables.get(key)
-                    columns = table.columns if table is not None else None
-                    position = 0
-                if columns is None:
-                    continue
-                position += 1
-                sql_type = intern(column_type)
-                is_nullable = nullable == "YES"
-                length, precision, num_scale = column_facets(data_type, column_type, prec, scale, tprec)
-                columns.append(
-                    Column(
-                        name,
-                        position,
-                        sql_type,
-                        type_family(sql_type),
-                        is_nullable,
-                        length,
-                        precision,
-                        num_scale,
-                        column_default(default, is_nullable),
-                        (comment or None) if comments else None,
-                    )
-                )
+            rows = cursor.fetchall()
         finally:
             cursor.close()
+        last: tuple[str, str] | None = None
+        columns: list[Column] | None = None
+        for row in rows:
+            schema, table_name, name, position, column_type, data_type, nullable, default, comment = row[:9]
+            key = (schema, table_name)
+            if key != last:
+                last = key
+                table = tables.get(key)
+                columns = table.columns if table is not None else None
+            if columns is None:
+                continue  # a table left out by the filters
+            sql_type = intern(column_type)
+            is_nullable = nullable == "YES"
+            length, precision, scale = column_facets(data_type, column_type, row[9], row[10], row[11])
+            columns.append(
+                Column(
+                    name,
+                    int(position),
+                    sql_type,
+                    type_family(sql_type),
+                    is_nullable,
+                    length,
+                    precision,
+                    scale,
+                    column_default(default, is_nullable),
+                    (comment or None) if comments else None,
+                )
+            )
+        for table in tables.values():
+            table.columns.sort(key=_position)
 
-    def _read_keys(self, params: dict[str, Any], tables: dict[tuple[str, str], Table]) -> None:
+    def _read_keys(
+        self, params: dict[str, Any], tables: dict[tuple[str, str], Table], include: IncludeOptions
+    ) -> None:
         groups: dict[tuple[str, str, str], list[Any]] = {}
         cursor = self._rows(KEYS_SQL, params)
         try:
@@ -231,15 +211,16 @@ class MySQLReader:
             table = tables.get((schema, table_name))
             if table is None:
                 continue
-            kind = _CONSTRAINT_TYPES[rows[0][3]]
-            columns = tuple(r[4] for r in rows)
-            if kind == "p":
-                table.primary_key = PrimaryKey(None if name == "PRIMARY" else name, columns)
-            elif kind == "f":
-                table.foreign_keys.append(
-                    ForeignKey(name, columns, rows[0][5], rows[0][6], tuple(r[7] for r in rows))
-                )
-            else:
+            columns = tuple(r[3] for r in rows)
+            if name == "PRIMARY":
+                if include.primary_keys:
+                    table.primary_key = PrimaryKey(None, columns)
+            elif rows[0][5] is not None:
+                if include.foreign_keys:
+                    table.foreign_keys.append(
+                        ForeignKey(name, columns, rows[0][4], rows[0][5], tuple(r[6] for r in rows))
+                    )
+            elif include.unique_constraints:
                 table.unique_constraints.append(UniqueConstraint(name, columns))
 
     def _read_indexes(self, params: dict[str, Any], tables: dict[tuple[str, str], Table]) -> None:
@@ -264,3 +245,7 @@ class MySQLReader:
                     table.view_definition = definition
         finally:
             cursor.close()
+
+
+def _position(column: Column) -> int:
+    return column.position
