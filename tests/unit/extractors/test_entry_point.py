@@ -131,6 +131,7 @@ def test_internal_errors_exit_1_without_secrets(
 def test_strict_mode_turns_warnings_into_failure(
     env: Path, sqlite_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from connector_extractors import extract as extract_module
     from connector_extractors.inspection import generic
 
     real = generic.GenericReader._columns
@@ -139,6 +140,9 @@ def test_strict_mode_turns_warnings_into_failure(
         raise RuntimeError("cannot read this table")
 
     monkeypatch.setattr(generic.GenericReader, "_columns", flaky)
+    monkeypatch.setattr(
+        extract_module, "reader_for", lambda conn, tech, fast=True: generic.GenericReader(conn, tech)
+    )
     base = {"source": {"technology": "sqlite", "path": str(sqlite_db)}}
     # A table that cannot be read is a warning: the run is a partial success...
     assert entry.main(["--config", str(write_config(tmp_path, base)), "--dry-run"]) == 0
