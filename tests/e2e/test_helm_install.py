@@ -22,6 +22,7 @@ from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
 from tests.fixtures.helm import CHART, Helm, HelmRelease, wait_until
 from tests.fixtures.operator import ShopDatabase, condition, connection_manifest, get_connection
+from tests.unit.argocd.lua_harness import run_health
 
 pytestmark = pytest.mark.e2e
 ALLOW = "connectors.datagalaxy.com/allow-use"
@@ -179,6 +180,10 @@ def test_a_connection_runs_end_to_end_with_the_charts_identity(
     )
     assert "online_connector_last_success_timestamp_seconds" in metrics
 
+    # The Argo CD health check reads the real status as Healthy.
+    status, message = run_health(get_connection(control_plane, ns, "shop"))
+    assert status == "Healthy", message
+
     # The chart's RBAC was enough: no request of the operator was refused.
     log = chart_operator.log()
     assert "Forbidden" not in log, log[-3000:]
@@ -207,6 +212,7 @@ def test_an_unlabelled_secret_is_not_used(
     ready = wait_until(lambda: ready_condition(control_plane, ns, "unlabelled"), what="unlabelled Ready")
     assert (ready["status"], ready["reason"]) == ("False", "SecretNotAllowed"), ready
     assert ALLOW in ready["message"]
+    assert run_health(get_connection(control_plane, ns, "unlabelled"))[0] == "Degraded"
     control_plane.kubectl("annotate", "olc", "unlabelled", "-n", ns, f"{RUN}=now", "--overwrite")
     time.sleep(3)
     assert jobs_of(control_plane, ns, "unlabelled") == [], "a Job was started with an unlabelled Secret"
