@@ -148,8 +148,10 @@ def test_a_connection_runs_end_to_end_with_the_charts_identity(
     control_plane.kubectl(
         "apply", "-n", ns, "-f", "-", input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=True)
     )
-    manifest = connection_manifest("shop", shop_database, datagalaxy_simulator.url)
-    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=manifest)
+    body = json.loads(connection_manifest("shop", shop_database, datagalaxy_simulator.url))
+    body["metadata"]["labels"] = {"team": "sales", "app.kubernetes.io/managed-by": "argocd"}
+    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(body))
+    applied = get_connection(control_plane, ns, "shop")
     ready = wait_until(lambda: ready_condition(control_plane, ns, "shop"), timeout=60, what="shop Ready")
     assert ready["status"] == "True", ready
 
@@ -179,6 +181,18 @@ def test_a_connection_runs_end_to_end_with_the_charts_identity(
         in metrics
     )
     assert "online_connector_last_success_timestamp_seconds" in metrics
+
+    # No drift for GitOps: the operator changed neither the spec (generation unchanged) nor the labels.
+    after = get_connection(control_plane, ns, "shop")
+    assert after["metadata"]["generation"] == applied["metadata"]["generation"]
+    assert after["spec"] == applied["spec"]
+    assert after["metadata"]["labels"] == applied["metadata"]["labels"]
+    operator_keys = {
+        k
+        for k in after["metadata"].get("annotations", {})
+        if k not in applied["metadata"].get("annotations", {})
+    }
+    assert all("connectors.datagalaxy.com" in key for key in operator_keys), operator_keys
 
     # The Argo CD health check reads the real status as Healthy.
     status, message = run_health(get_connection(control_plane, ns, "shop"))
