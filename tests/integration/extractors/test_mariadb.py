@@ -110,6 +110,10 @@ def test_writes_through_the_extractor_connection_fail(catalog: MariaDBServer) ->
         raw.rollback()
         with pytest.raises(pymysql.err.OperationalError):
             cursor.execute("UPDATE sales.customers SET email = 'y'")
+        with pytest.raises(pymysql.err.OperationalError):
+            cursor.execute("CREATE TABLE sales.intruder (id int)")
+        with pytest.raises(pymysql.err.OperationalError):
+            cursor.execute("DROP DATABASE empty_schema")
     assert catalog.query("sales", "SELECT count(*) FROM customers") == [(0,)]
 
 
