@@ -24,6 +24,13 @@ class ExistingCluster:
             raise FileNotFoundError("kubectl not found")
         self._kubectl = kubectl
 
+    @property
+    def bin_dir(self) -> Path:
+        """Where helm lives (built from its Go module like the control plane)."""
+        from connector_testbed.binaries import ensure_binaries  # noqa: PLC0415
+
+        return ensure_binaries(with_helm=True).directory
+
     def env(self) -> dict[str, str]:
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
 
