@@ -71,7 +71,9 @@ def gc_paused() -> Iterator[None]:
 def open_session(config: RunConfig, password: str | None, fast: bool = True) -> Iterator[Session]:
     """Connect to the source read-only; errors are classified as connection failures."""
     source = config.source
-    request = ReadRequest(NameFilter.from_config(source.technology, config.filters), config.include)
+    # In MySQL a schema is a database: a configured database is the one to read, unless patterns say more.
+    only = source.database if source.technology in {"mysql", "mariadb"} else None
+    request = ReadRequest(NameFilter.from_config(source.technology, config.filters, only), config.include)
     spec = build_connection(source, password, config.timeouts)
     engine = create_readonly_engine(spec, config.timeouts)
     log.info("connecting to %s (read-only)", spec.display)

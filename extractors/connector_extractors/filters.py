@@ -2,7 +2,8 @@
 
 Patterns are Python regular expressions that must match the whole name (`re.fullmatch`). Table patterns
 match either the bare name (`orders`) or the qualified one (`sales.orders`); views are tables here.
-An empty include list means everything; exclude wins over include. System schemas (the catalog's own,
+An empty include list means everything (for MySQL and MariaDB, whose schemas are databases: the
+configured `database` if there is one); exclude wins over include. System schemas (the catalog's own,
 per dialect) are left out unless `includeSystemSchemas` is set.
 """
 
@@ -122,11 +123,15 @@ class NameFilter:
     table_exclude: tuple[re.Pattern[str], ...]
 
     @classmethod
-    def from_config(cls, technology: str, filters: Filters) -> NameFilter:
+    def from_config(cls, technology: str, filters: Filters, only_schema: str | None = None) -> NameFilter:
+        """`only_schema`: the schema to keep when no schema include pattern is given (MySQL's database)."""
+        schema_include = _compile(filters.schemas.include, "schema include")
+        if not schema_include and only_schema:
+            schema_include = (re.compile(re.escape(only_schema)),)
         return cls(
             technology=technology,
             include_system=filters.include_system_schemas,
-            schema_include=_compile(filters.schemas.include, "schema include"),
+            schema_include=schema_include,
             schema_exclude=_compile(filters.schemas.exclude, "schema exclude"),
             table_include=_compile(filters.tables.include, "table include"),
             table_exclude=_compile(filters.tables.exclude, "table exclude"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from connector_extractors.filters import NameFilter
-from connector_extractors.metadata import Column, Schema
+from connector_extractors.metadata import Column, Schema, TypeFamily
 from connector_extractors.run_config import IncludeOptions
 from connector_extractors.type_family import type_family
 
@@ -91,12 +91,13 @@ def make_column(
     scale: int | None = None,
     default: str | None = None,
     comment: str | None = None,
+    family: TypeFamily | None = None,
 ) -> Column:
     return Column(
         name=name,
         position=position,
         sql_type=sql_type,
-        type_family=type_family(sql_type),
+        type_family=family or type_family(sql_type),
         nullable=nullable,
         length=length,
         precision=precision,

@@ -34,6 +34,7 @@ from connector_extractors.metadata import (
     Schema,
     Table,
     TableKind,
+    TypeFamily,
     UniqueConstraint,
 )
 
@@ -47,6 +48,13 @@ class _Object:
     kind: TableKind
     materialized: bool = False
     foreign: bool = False
+
+
+# Where a dialect's type name means something else than the common reading of it.
+FAMILY_OVERRIDES: dict[str, dict[str, TypeFamily]] = {
+    "oracle": {"DATE": "timestamp"},  # an Oracle DATE holds a time of day too
+    "sqlserver": {"TIMESTAMP": "binary", "ROWVERSION": "binary"},  # a row version, not a time
+}
 
 
 def _int(value: Any) -> int | None:
@@ -76,6 +84,7 @@ class GenericReader:
         self.inspector: Inspector = inspect(connection)
         self.dialect = connection.dialect
         self._types = TypeStrings()
+        self._family_overrides = FAMILY_OVERRIDES.get(technology, {})
 
     # -- listing ------------------------------------------------------------------------------------
 
@@ -310,6 +319,7 @@ class GenericReader:
         result = []
         for position, col in enumerate(reflected, start=1):
             sql_type, length, precision, scale = describe_type(col["type"], self.dialect, self._types)
+            family = self._family_overrides.get(sql_type.upper())
             default = col.get("default")
             result.append(
                 make_column(
@@ -322,6 +332,7 @@ class GenericReader:
                     scale=scale,
                     default=str(default) if default is not None else None,
                     comment=col.get("comment"),
+                    family=family,
                 )
             )
         return result

@@ -136,3 +136,19 @@ def test_check_counts_what_the_user_can_see(catalog: MariaDBServer, tmp_path: Pa
     assert run.returncode == 0, run.stderr
     assert run.summary is not None
     assert run.summary.counts == {"schemas": 4, "tables": 7}
+
+
+def test_a_configured_database_is_the_only_schema(catalog: MariaDBServer) -> None:
+    cfg = RunConfig.model_validate(
+        {
+            "source": {
+                "technology": "mariadb",
+                "host": catalog.host,
+                "port": catalog.port,
+                "database": "sales",
+                "username": catalog.admin_user,
+            }
+        }
+    )
+    metadata = extract(cfg, catalog.admin_password).metadata
+    assert [s.name for s in metadata.schemas] == ["sales"]

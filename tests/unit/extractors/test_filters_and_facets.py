@@ -106,3 +106,15 @@ def test_duckdb_referenced_schema() -> None:
         referenced_schema('FOREIGN KEY (a) REFERENCES "My ""Schema""".customers(id)', "main") == 'My "Schema"'
     )
     assert referenced_schema("FOREIGN KEY (a) REFERENCES customers(id)", "main") == "main"
+
+
+def test_mysql_database_is_the_default_schema_include() -> None:
+    flt = NameFilter.from_config("mysql", Filters(), only_schema="shop")
+    assert flt.schema_ok("shop")
+    assert not flt.schema_ok("shop2")
+    assert not flt.schema_ok("other")
+    patterns = NameFilter.from_config(
+        "mysql", Filters.model_validate({"schemas": {"include": ["a.*"]}}), "shop"
+    )
+    assert patterns.schema_ok("analytics")
+    assert not patterns.schema_ok("shop")

@@ -105,3 +105,27 @@ def test_reflected_types_of_sqlalchemy_dialects(
         assert precision == 3
         return
     assert (sql_type, type_family(sql_type), length, precision, scale) == expected
+
+
+@pytest.mark.parametrize(
+    ("technology", "type_", "family"),
+    [
+        ("oracle", oracle.DATE(), "timestamp"),
+        ("postgresql", postgresql.DATE(), "date"),
+        ("sqlserver", mssql.TIMESTAMP(), "binary"),
+        ("sqlserver", mssql.DATETIME2(), "timestamp"),
+    ],
+)
+def test_dialect_specific_meanings(technology: str, type_: TypeEngine[object], family: str) -> None:
+    from sqlalchemy import create_engine
+
+    from connector_extractors.inspection.generic import GenericReader
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        reader = GenericReader(connection, technology)
+        reader.dialect = {"oracle": oracle, "postgresql": postgresql, "sqlserver": mssql}[
+            technology
+        ].dialect()
+        (column,) = reader._columns([{"name": "c", "type": type_, "nullable": True, "default": None}])
+    assert column.type_family == family
