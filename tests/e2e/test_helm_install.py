@@ -5,22 +5,24 @@ environment and its command are what is tested, together with the security setti
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
-from connector_testbed.processes import spawn, stop
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
-from tests.fixtures.helm import CHART, Helm, HelmRelease, wait_until
+from tests.fixtures.helm import (
+    CHART,
+    ChartOperator,
+    Helm,
+    HelmRelease,
+    http_get,
+    running_chart_operator,
+    wait_until,
+)
 from tests.fixtures.operator import ShopDatabase, condition, connection_manifest, get_connection
 from tests.unit.argocd.lua_harness import run_health
 
@@ -29,72 +31,13 @@ ALLOW = "connectors.datagalaxy.com/allow-use"
 RUN = "connectors.datagalaxy.com/run-requested"
 
 
-def http_get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return int(response.status), response.read().decode()
-    except OSError as error:
-        return 0, str(error)
-
-
-@dataclass
-class ChartOperator:
-    release: HelmRelease
-    log_path: Path
-    env: dict[str, str]
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def metrics(self) -> str:
-        status, text = http_get(f"http://127.0.0.1:{self.release.metrics_port}/metrics")
-        assert status == 200, text
-        return text
-
-
 @pytest.fixture(scope="module")
 def chart_operator(
     control_plane: ControlPlane, helm_release: HelmRelease, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ChartOperator]:
-    """The Deployment's command and environment, run locally with the operator ServiceAccount's token."""
-    deployment = json.loads(
-        control_plane.kubectl(
-            "get", "deployment", helm_release.fullname, "-n", helm_release.namespace, "-o", "json"
-        ).stdout
-    )
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    token = control_plane.issue_token(helm_release.namespace, helm_release.operator_account)
-    kubeconfig = control_plane.kubeconfig_for_token(token, name="operator-sa")
-    venv_bin = Path(sys.executable).parent
-    env = {
-        "PATH": os.pathsep.join([str(venv_bin), os.environ.get("PATH", "")]),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "PYTHONUNBUFFERED": "1",
-        **helm_release.deployment_env(control_plane),
-        # Where a pod would get these from the node, the local process gets loopback equivalents.
-        "KUBECONFIG": str(kubeconfig),
-        "POD_NAMESPACE": helm_release.namespace,
-        "OLC_LIVENESS": f"http://127.0.0.1:{helm_release.health_port}/healthz",
-        "OLC_METRICS_PORT": str(helm_release.metrics_port),
-        "OLC_METRICS_ADDRESS": "127.0.0.1",
-    }
-    command = [str(venv_bin / container["command"][0]), *container["command"][1:], *container.get("args", [])]
     log_path = tmp_path_factory.mktemp("chart-operator") / "operator.log"
-    process = spawn(command, log_file=log_path, env=env)
-    operator = ChartOperator(helm_release, log_path, env)
-    try:
-        wait_until(
-            lambda: (
-                process.poll() is None
-                and http_get(f"http://127.0.0.1:{helm_release.health_port}/healthz")[0] == 200
-            ),
-            timeout=60,
-            what=f"the operator's /healthz (log: {operator.log()[-3000:]})",
-        )
+    with running_chart_operator(control_plane, helm_release, log_path) as operator:
         yield operator
-    finally:
-        stop(process)
-        sys.stderr.write(operator.log()[-4000:])
 
 
 def secrets_doc(password: str, token: str, *, labelled: bool, prefix: str = "") -> str:

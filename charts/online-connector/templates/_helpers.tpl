@@ -106,6 +106,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
   verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["kopf.dev"]
+  resources: ["kopfpeerings/status"]
+  verbs: ["patch"]
 {{- end }}
 {{- end -}}
 
@@ -121,5 +124,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["kopf.dev"]
   resources: ["clusterkopfpeerings"]
   verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["kopf.dev"]
+  resources: ["clusterkopfpeerings/status"]
+  verbs: ["patch"]
 {{- end }}
 {{- end -}}
