@@ -340,3 +340,13 @@ def test_the_environment_is_what_the_operator_reads(helm: Helm) -> None:
     assert settings.peering == "olc"
     disabled = Settings.from_env(env_of(helm.template({"metrics": {"enabled": False}})))
     assert disabled.metrics_port < 0, "metrics.enabled=false must not start a metrics server"
+
+
+def test_extractor_network_policy_selects_the_pods_the_operator_labels(helm: Helm) -> None:
+    from connector_operator.naming import labels
+
+    docs = helm.template({"watch": {"namespaces": ["team-a"]}, "networkPolicy": {"enabled": True}})
+    selector = one(docs, "NetworkPolicy", "-extractor")["spec"]["podSelector"]["matchLabels"]
+    for mode in ("import", "test"):
+        pod_labels = labels("shop", "uid-1", mode, "manual")
+        assert selector.items() <= pod_labels.items(), (selector, pod_labels)
