@@ -11,14 +11,21 @@ bounded by one batch plus the extracted model.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
-import resource
+import os
 import sys
-import time
-from pathlib import Path
-from typing import Any
+
+# Run as `python bench/push.py`, this directory is sys.path[0]: drop it, so that a module in bench/
+# (say bench/operator.py) can never shadow the standard library.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 for root in ("extractors", "testbed"):

@@ -48,6 +48,15 @@ def normalize_api_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def _release_stream(response: httpx.Response) -> None:
+    """Break httpx's Response <-> stream reference cycle once the body is read.
+
+    Otherwise every response (and the request body it points to, a whole batch) waits for the cyclic
+    garbage collector, which runs rarely next to a large model: memory would grow by several batches.
+    """
+    response.stream = httpx.ByteStream(b"")
+
+
 class DataGalaxyClient:
     def __init__(
         self,
@@ -169,6 +178,7 @@ class DataGalaxyClient:
                 log.debug("%s %s failed: %s", method, urlsplit(url).path, failure)
             else:
                 self.requests_sent += 1
+                _release_stream(response)
                 status = response.status_code
                 log.debug(
                     "%s %s -> %d in %.0f ms",

@@ -125,6 +125,8 @@ def _push_tree(
             failed_tables.update(batch.tables)
             outcome.warnings.append(f"Batch {number} ({batch.entities} objects) rejected: {error.message}")
             continue
+        finally:
+            batch.chunks.clear()  # the batch is done with: free it now, not when the next one is built
         succeeded += 1
         schemas = {schema for schema, _ in batch.tables}
         repeated = (1 if number > 1 else 0) + len(schemas & sent_schemas)
