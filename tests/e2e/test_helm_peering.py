@@ -63,7 +63,7 @@ def peering_release(control_plane: ControlPlane, helm: Helm) -> Iterator[HelmRel
         control_plane.kubectl(
             "wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.kopf.dev"
         )
-    values = {"peering": {"enabled": True, "name": PEERING}}
+    values = {"peering": {"enabled": True, "name": PEERING}, "tests": {"attempts": 2}}
     with installed_release(control_plane, helm, "peer", values) as release:
         control_plane.kubectl(
             "apply",
@@ -127,3 +127,39 @@ def test_the_operator_keeps_its_peering_record_with_the_charts_rights(
     assert wait_until(not_ready_reason, timeout=60, what="a Ready condition") == "SecretNotFound"
     log = peered_operator.log()
     assert "Forbidden" not in log, log[-3000:]
+
+
+def test_helm_test_fails_when_the_operator_is_down(
+    control_plane: ControlPlane, helm: Helm, peering_release: HelmRelease
+) -> None:
+    result = helm.run(
+        "test",
+        peering_release.name,
+        "--namespace",
+        peering_release.namespace,
+        "--timeout",
+        "90s",
+        kubeconfig=control_plane.kubeconfig,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    assert "Failed" in result.stdout + result.stderr
+
+
+def test_helm_test_passes_when_it_is_up(
+    control_plane: ControlPlane, helm: Helm, peered_operator: ChartOperator
+) -> None:
+    release = peered_operator.release
+    result = helm.run(
+        "test",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--logs",
+        "--timeout",
+        "90s",
+        kubeconfig=control_plane.kubeconfig,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "metrics ok" in result.stdout

@@ -292,10 +292,11 @@ def test_helm_test_hook_checks_health_and_metrics(defaults: list[Doc]) -> None:
     assert spec["automountServiceAccountToken"] is False
     check = spec["containers"][0]
     assert check["securityContext"]["allowPrivilegeEscalation"] is False
-    assert check["command"][-3:] == [
+    assert check["command"][-4:] == [
         f"http://olc-online-connector-metrics.{NAMESPACE}.svc:8080",
         "true",
         f"http://olc-online-connector-metrics.{NAMESPACE}.svc:9090",
+        "30",
     ]
     # The test pod must not be selected by the operator's Service.
     service = one(defaults, "Service", "-metrics")
