@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
+
 import pytest
 
 from tests.fixtures.helm import CHART, KUBE_VERSION, Helm
@@ -54,3 +57,20 @@ def test_serviceaccount_name_is_required_when_not_created(helm: Helm) -> None:
     result = helm.template_text({"serviceAccount": {"create": False}}, check=False)
     assert result.returncode != 0
     assert "serviceAccount.name is required" in result.stderr
+
+
+def test_the_packaged_chart_carries_the_crd_schema_and_test_hook(helm: Helm, tmp_path: Path) -> None:
+    helm.run("package", str(CHART), "--destination", str(tmp_path))
+    (archive,) = tmp_path.glob("online-connector-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    for member in (
+        "Chart.yaml",
+        "values.yaml",
+        "values.schema.json",
+        "README.md",
+        "crds/onlineconnections.yaml",
+        "templates/NOTES.txt",
+        "templates/tests/test-operator.yaml",
+    ):
+        assert f"online-connector/{member}" in names, member
