@@ -13,6 +13,7 @@ concurrency); work on one connection is serialized by a per-connection lock in t
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -47,6 +48,7 @@ _kube: Kube | None = None
 _locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
 _queued_notices: set[tuple[str, str]] = set()
+_without_cronjob: set[str] = set()  # connection uids known to have no CronJob: saves a DELETE per reconcile
 
 
 def kube() -> Kube:
@@ -149,22 +151,29 @@ def connections_by_secret(**kwargs: Any) -> dict[Any, Any]:
 def reconcile_connection(**kwargs: Any) -> None:
     plain = _plain(kwargs["body"])
     try:
-        reconcile(plain, _lookup(kwargs.get("secret_keys"), plain["metadata"]["namespace"]))
+        reconcile(plain, _lookup(kwargs.get("secret_keys"), plain["metadata"]["namespace"]), fresh=False)
     except ApiException as error:
         raise kopf.TemporaryError(f"Kubernetes API error {error.status}: {error.reason}", delay=3) from error
 
 
 @kopf.on.event("", "v1", "secrets")
-def secret_changed(**kwargs: Any) -> None:
+async def secret_changed(**kwargs: Any) -> None:
+    """Async, so the many Secret events that concern no connection never wait for a worker thread."""
     event, namespace, name = kwargs["event"], kwargs["namespace"], kwargs["name"]
-    connections_by_secret, secret_keys = kwargs["connections_by_secret"], kwargs.get("secret_keys")
     if event.get("type") not in ("ADDED", "MODIFIED", "DELETED"):
         return  # the initial listing: resume handlers already evaluate every connection
-    for connection_name in sorted(set(connections_by_secret.get((namespace, name), []))):
+    names = sorted(set(kwargs["connections_by_secret"].get((namespace, name), [])))
+    if names:
+        lookup = _lookup(kwargs.get("secret_keys"), namespace)
+        await asyncio.to_thread(_reevaluate, namespace, name, names, lookup)
+
+
+def _reevaluate(namespace: str, secret: str, names: list[str], lookup: SecretLookup) -> None:
+    for connection_name in names:
         body = kube().get_connection(namespace, connection_name)
         if body is not None:
-            log.info("Secret %s/%s changed: re-evaluating %s", namespace, name, connection_name)
-            reconcile(body, _lookup(secret_keys, namespace))
+            log.info("Secret %s/%s changed: re-evaluating %s", namespace, secret, connection_name)
+            reconcile(body, lookup)
 
 
 def _connection(body: Mapping[str, Any]) -> Connection:
@@ -172,14 +181,18 @@ def _connection(body: Mapping[str, Any]) -> Connection:
     return Connection(name=metadata["name"], namespace=metadata["namespace"], uid=metadata["uid"])
 
 
-def reconcile(body: dict[str, Any], lookup: SecretLookup) -> None:
-    """Bring one connection's CronJob, requested runs and status in line with its spec."""
+def reconcile(body: dict[str, Any], lookup: SecretLookup, *, fresh: bool = True) -> None:
+    """Bring one connection's CronJob, requested runs and status in line with its spec.
+
+    `fresh=False` trusts `body` (kopf's copy, current as of the event): a stale status can only make
+    a request be seen again, and its deterministic Job name then finds the existing Job.
+    """
     connection = _connection(body)
     with connection_lock(connection.uid):
-        fresh = kube().get_connection(connection.namespace, connection.name)
-        if fresh is None or fresh["metadata"].get("uid") != connection.uid:
+        current = kube().get_connection(connection.namespace, connection.name) if fresh else body
+        if current is None or current["metadata"].get("uid") != connection.uid:
             return
-        _reconcile_locked(fresh, connection, lookup)
+        _reconcile_locked(current, connection, lookup)
 
 
 def _reconcile_locked(body: dict[str, Any], connection: Connection, lookup: SecretLookup) -> None:
@@ -264,9 +277,12 @@ def _sync_cronjob(connection: Connection, verdict: Verdict, status: dict[str, An
     if spec is None:
         return verdict  # an invalid spec leaves an existing CronJob alone: nothing safe to render
     if spec.schedule is None:
-        if kube().delete_cronjob(connection.namespace, name):
-            log.info("schedule removed: deleted CronJob %s/%s", connection.namespace, name)
+        if connection.uid not in _without_cronjob:
+            if kube().delete_cronjob(connection.namespace, name):
+                log.info("schedule removed: deleted CronJob %s/%s", connection.namespace, name)
+            _without_cronjob.add(connection.uid)
         return verdict
+    _without_cronjob.discard(connection.uid)
     previous = status_rules.previous_content_hash(status, target_key(spec))
     desired = build_cronjob(connection, spec, SETTINGS, ready=verdict.ready, previous_content_hash=previous)
     try:
@@ -363,31 +379,39 @@ def _owner(job: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={naming.MANAGED_BY: naming.MANAGER})
-def job_changed(**kwargs: Any) -> None:
+async def job_changed(**kwargs: Any) -> None:
+    """Async filter: most Job events (progress updates) need no work and no worker thread."""
     if kwargs["event"].get("type") == "DELETED":
         return
-    job = _plain(kwargs["body"])
-    secret_keys = kwargs.get("secret_keys")
-    owner = _owner(job)
-    if owner is None:
-        return
-    metadata = job["metadata"]
-    annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
-    namespace = metadata["namespace"]
-    connection = Connection(name=owner[0], namespace=namespace, uid=owner[1])
-    lookup = _lookup(secret_keys, namespace)
+    body = kwargs["body"]
+    annotations = body.get("metadata", {}).get("annotations") or {}
+    labels = body.get("metadata", {}).get("labels") or {}
+    job = _plain(body)
     if status_rules.job_finished(job):
-        if annotations.get(naming.RECORDED_ANNOTATION) != "true":
-            _with_retries(lambda: record_job(connection, job))
-            follow_up = kube().get_connection(namespace, connection.name)
-            if follow_up is not None:
-                reconcile(follow_up, lookup)  # pending requests, the next content hash, nextScheduledRun
-    elif (
+        if annotations.get(naming.RECORDED_ANNOTATION) == "true":
+            return
+    elif not (
         (job.get("spec") or {}).get("suspend")
         and labels.get(naming.TRIGGER_LABEL) == "schedule"
         and annotations.get(naming.ADMITTED_ANNOTATION) != "true"
     ):
+        return
+    await asyncio.to_thread(_handle_job, job, kwargs.get("secret_keys"))
+
+
+def _handle_job(job: dict[str, Any], secret_keys: Mapping[Any, Any] | None) -> None:
+    owner = _owner(job)
+    if owner is None:
+        return
+    namespace = job["metadata"]["namespace"]
+    connection = Connection(name=owner[0], namespace=namespace, uid=owner[1])
+    lookup = _lookup(secret_keys, namespace)
+    if status_rules.job_finished(job):
+        _with_retries(lambda: record_job(connection, job))
+        follow_up = kube().get_connection(namespace, connection.name)
+        if follow_up is not None:
+            reconcile(follow_up, lookup)  # pending requests, the next content hash, nextScheduledRun
+    else:
         _with_retries(lambda: admit_scheduled_job(connection, job, lookup))
 
 

@@ -108,7 +108,11 @@ class Kube:
     def create_job(self, job: dict[str, Any]) -> bool:
         """Create a Job; False when it already exists (a retried, deterministic name)."""
         try:
-            self.batch.create_namespaced_job(job["metadata"]["namespace"], job)  # type: ignore[arg-type]
+            self.batch.create_namespaced_job(
+                job["metadata"]["namespace"],
+                job,  # type: ignore[arg-type]
+                _preload_content=False,  # skip building model objects: slow and unused
+            )
         except ApiException as error:
             if error.status == 409:
                 return False
@@ -124,11 +128,13 @@ class Kube:
         return items
 
     def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        self.batch.patch_namespaced_job(name, namespace, patch)
+        self.batch.patch_namespaced_job(name, namespace, patch, _preload_content=False)
 
     def delete_job(self, namespace: str, name: str) -> None:
         try:
-            self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+            self.batch.delete_namespaced_job(
+                name, namespace, propagation_policy="Background", _preload_content=False
+            )
         except ApiException as error:
             if error.status != 404:
                 raise
@@ -154,7 +160,11 @@ class Kube:
             if error.status != 404:
                 raise
             try:
-                self.batch.create_namespaced_cron_job(namespace, desired)  # type: ignore[arg-type]
+                self.batch.create_namespaced_cron_job(
+                    namespace,
+                    desired,  # type: ignore[arg-type]
+                    _preload_content=False,
+                )
             except ApiException as create_error:
                 if create_error.status != 409:
                     raise
@@ -167,7 +177,12 @@ class Kube:
             return "unchanged"
         replacement = copy.deepcopy(desired)
         replacement["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        self.batch.replace_namespaced_cron_job(name, namespace, replacement)  # type: ignore[arg-type]
+        self.batch.replace_namespaced_cron_job(
+            name,
+            namespace,
+            replacement,  # type: ignore[arg-type]
+            _preload_content=False,
+        )
         return "updated"
 
     def delete_cronjob(self, namespace: str, name: str) -> bool:
@@ -208,7 +223,11 @@ class Kube:
             "count": 1,
         }
         try:
-            self.core.create_namespaced_event(metadata["namespace"], event)  # type: ignore[arg-type]
+            self.core.create_namespaced_event(
+                metadata["namespace"],
+                event,  # type: ignore[arg-type]
+                _preload_content=False,
+            )
         except ApiException as error:  # an Event is best effort: never fail a handler for it
             log.warning("could not post event %s for %s: %s", reason, metadata["name"], error.reason)
 
