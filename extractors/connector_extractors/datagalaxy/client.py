@@ -34,6 +34,7 @@ log = logging.getLogger("connector_extractors.datagalaxy")
 USER_AGENT = "online-connector/0.1 (+https://github.com/online-connector)"
 LEGACY_EXCHANGE_PATH = "/credentials"
 ACCESS_TOKEN_REFRESH_SECONDS = 50 * 60  # legacy access tokens live one hour
+QUOTA_WARNING = 100  # warn once when X-RateLimit-Remaining drops below this
 
 
 def normalize_api_url(api_url: str) -> str:
@@ -189,6 +190,8 @@ class DataGalaxyClient:
                 )
                 remaining = parse_remaining(response.headers.get("X-RateLimit-Remaining"))
                 if remaining is not None:
+                    if remaining < QUOTA_WARNING <= (self.rate_limit_remaining or QUOTA_WARNING):
+                        log.warning("DataGalaxy: only %d requests left in the hourly quota", remaining)
                     self.rate_limit_remaining = remaining
                 if status < 400:
                     return response
