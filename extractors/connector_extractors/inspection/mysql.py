@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from connector_extractors.inspection.base import Progress, ReadRequest, ReadResult, TypeStrings
+from connector_extractors.inspection.base import Progress, ReadRequest, ReadResult
 from connector_extractors.metadata import (
     Column,
     ForeignKey,
@@ -21,6 +21,7 @@ from connector_extractors.metadata import (
     PrimaryKey,
     Schema,
     Table,
+    TypeFamily,
     UniqueConstraint,
 )
 from connector_extractors.run_config import IncludeOptions
@@ -35,8 +36,8 @@ WHERE TABLE_SCHEMA IN %(schemas)s
 """
 
 COLUMNS_SQL = """
-SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE,
-       COLUMN_DEFAULT, COLUMN_COMMENT, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION
+SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
+       COLUMN_COMMENT
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA IN %(schemas)s
 """
@@ -67,26 +68,30 @@ WHERE TABLE_SCHEMA IN %(schemas)s
 _LENGTH_TYPES = {"char", "varchar", "binary", "varbinary", "bit"}
 _DECIMAL_TYPES = {"decimal", "numeric"}
 _TIME_TYPES = {"datetime", "timestamp", "time"}
-_DECLARED = re.compile(r"\((\d+)")
+_DECLARED = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?", re.IGNORECASE)
 
 
-def column_facets(
-    data_type: str, column_type: str, precision: Any, scale: Any, time_precision: Any
-) -> tuple[int | None, int | None, int | None]:
-    """(length, precision, scale) as declared: `varchar(20)` has a length, `text` has none."""
-    data_type = data_type.lower()
-    declared = _DECLARED.search(column_type)
-    if data_type in _LENGTH_TYPES:
-        return (int(declared.group(1)) if declared else None), None, None
-    if data_type in _DECIMAL_TYPES:
-        return None, _opt_int(precision), _opt_int(scale)
-    if data_type in _TIME_TYPES and declared:
-        return None, _opt_int(time_precision), None
+def column_facets(column_type: str) -> tuple[int | None, int | None, int | None]:
+    """(length, precision, scale) as declared in COLUMN_TYPE: `varchar(20)` has a length, `text` none,
+    `decimal(12,2)` a precision and scale, `datetime(3)` a fractional-seconds precision.
+
+    Parsed from COLUMN_TYPE (once per distinct type) rather than read from DATA_TYPE, NUMERIC_PRECISION,
+    NUMERIC_SCALE and DATETIME_PRECISION: PyMySQL decodes rows in Python, and four fewer fields per
+    column is a third less decoding on large catalogs.
+    """
+    found = _DECLARED.match(column_type)
+    if not found:
+        return None, None, None
+    base, first, second = found.group(1).lower(), found.group(2), found.group(3)
+    if first is None:
+        return None, None, None
+    if base in _LENGTH_TYPES:
+        return int(first), None, None
+    if base in _DECIMAL_TYPES:
+        return None, int(first), int(second) if second is not None else 0
+    if base in _TIME_TYPES:
+        return None, int(first), None
     return None, None, None
-
-
-def _opt_int(value: Any) -> int | None:
-    return int(value) if value is not None else None
 
 
 def column_default(raw: str | None, nullable: bool) -> str | None:
@@ -99,7 +104,6 @@ def column_default(raw: str | None, nullable: bool) -> str | None:
 class MySQLReader:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._types = TypeStrings()
 
     def _rows(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -160,16 +164,15 @@ class MySQLReader:
     def _read_columns(
         self, params: dict[str, Any], tables: dict[tuple[str, str], Table], comments: bool
     ) -> None:
-        intern = self._types
         cursor = self._rows(COLUMNS_SQL, params)
         try:
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        types: dict[str, tuple[str, TypeFamily, int | None, int | None, int | None]] = {}
         last: tuple[str, str] | None = None
         columns: list[Column] | None = None
-        for row in rows:
-            schema, table_name, name, position, column_type, data_type, nullable, default, comment = row[:9]
+        for schema, table_name, name, position, column_type, nullable, default, comment in rows:
             key = (schema, table_name)
             if key != last:
                 last = key
@@ -177,15 +180,21 @@ class MySQLReader:
                 columns = table.columns if table is not None else None
             if columns is None:
                 continue  # a table left out by the filters
-            sql_type = intern(column_type)
+            described = types.get(column_type)
+            if described is None:
+                described = types[column_type] = (
+                    column_type,
+                    type_family(column_type),
+                    *column_facets(column_type),
+                )
+            sql_type, family, length, precision, scale = described
             is_nullable = nullable == "YES"
-            length, precision, scale = column_facets(data_type, column_type, row[9], row[10], row[11])
             columns.append(
                 Column(
                     name,
                     int(position),
                     sql_type,
-                    type_family(sql_type),
+                    family,
                     is_nullable,
                     length,
                     precision,

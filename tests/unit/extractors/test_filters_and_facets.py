@@ -77,20 +77,22 @@ def test_postgres_typmod_facets(type_oid: int, typmod: int, expected: tuple[int 
 
 
 @pytest.mark.parametrize(
-    ("data_type", "column_type", "numbers", "expected"),
+    ("column_type", "expected"),
     [
-        ("varchar", "varchar(200)", (None, None, None), (200, None, None)),
-        ("text", "text", (None, None, None), (None, None, None)),
-        ("decimal", "decimal(12,2) unsigned", (12, 2, None), (None, 12, 2)),
-        ("int", "int(11)", (10, 0, None), (None, None, None)),
-        ("datetime", "datetime(3)", (None, None, 3), (None, 3, None)),
-        ("datetime", "datetime", (None, None, 0), (None, None, None)),
+        ("varchar(200)", (200, None, None)),
+        ("char(2)", (2, None, None)),
+        ("text", (None, None, None)),
+        ("decimal(12,2) unsigned", (None, 12, 2)),
+        ("decimal(10,0)", (None, 10, 0)),
+        ("int(11)", (None, None, None)),
+        ("datetime(3)", (None, 3, None)),
+        ("datetime", (None, None, None)),
+        ("enum('a','b')", (None, None, None)),
+        ("bit(8)", (8, None, None)),
     ],
 )
-def test_mysql_column_facets(
-    data_type: str, column_type: str, numbers: tuple[int | None, ...], expected: tuple[int | None, ...]
-) -> None:
-    assert column_facets(data_type, column_type, *numbers) == expected
+def test_mysql_column_facets(column_type: str, expected: tuple[int | None, ...]) -> None:
+    assert column_facets(column_type) == expected
 
 
 def test_mariadb_null_default_text_is_no_default() -> None:
