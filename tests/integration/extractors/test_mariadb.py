@@ -117,6 +117,18 @@ def test_writes_through_the_extractor_connection_fail(catalog: MariaDBServer) ->
     assert catalog.query("sales", "SELECT count(*) FROM customers") == [(0,)]
 
 
+def test_session_settings(catalog: MariaDBServer) -> None:
+    cfg = config(catalog, timeouts={"statementSeconds": 42})
+    with open_session(cfg, catalog.admin_password) as session:
+        raw = session.connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        cursor.execute("SELECT @@session.tx_read_only, @@session.max_statement_time")
+        read_only, limit = cursor.fetchone()
+        assert int(read_only) == 1
+        assert float(limit) == 42.0
+
+
 def test_wrong_password_is_authentication_failed_without_the_password(
     catalog: MariaDBServer, tmp_path: Path
 ) -> None:

@@ -136,6 +136,20 @@ def test_writes_through_the_extractor_connection_fail(catalog: PostgresServer) -
     assert catalog.query(DB, "SELECT count(*) FROM sales.customers") == [(0,)]
 
 
+def test_session_settings(catalog: PostgresServer) -> None:
+    cfg = config(catalog, timeouts={"statementSeconds": 42})
+    with open_session(cfg, catalog.admin_password) as session:
+        raw = session.connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        cursor.execute("SHOW default_transaction_read_only")
+        assert cursor.fetchone() == ("on",)
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("42s",)
+        cursor.execute("SELECT current_setting('application_name')")
+        assert cursor.fetchone() == ("online-connector",)
+
+
 def test_wrong_password_is_authentication_failed_without_the_password(
     catalog: PostgresServer, tmp_path: Any
 ) -> None:
