@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from connector_extractors.error_mapping import classify
+from connector_extractors.error_mapping import classify, scrub
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.filters import NameFilter
 from connector_extractors.inspection import CatalogReader, Progress, ReadRequest, reader_for
@@ -118,7 +118,8 @@ def extract(config: RunConfig, password: str | None, fast: bool = True) -> Extra
     database = source.database or (Path(source.path).name if source.path else None)
     metadata = SourceMetadata(technology=source.technology, database=database, schemas=kept)
     metadata.sort()
-    extraction = Extraction(metadata, result.warnings, time.monotonic() - started)
+    warnings = [scrub(w, password, limit=300) for w in result.warnings]  # driver text: never a secret
+    extraction = Extraction(metadata, warnings, time.monotonic() - started)
     counts = metadata.counts()
     log.info(
         "extracted %d schemas, %d tables, %d views, %d columns in %.2fs (%d warnings)",
