@@ -38,6 +38,7 @@ class SimulatorServer:
         limits: Limits | None = None,
         mode: Literal["thread", "process"] = "thread",
         port: int = 0,
+        log_path: Path | None = None,
     ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if state_path is None:
@@ -49,6 +50,8 @@ class SimulatorServer:
         self._limits = limits or Limits()
         self.mode = mode
         self._port = port
+        self.log_path = log_path  # process mode: the simulator's request log (default: next to its config)
+        self._log_file: Any = None
         self._httpd: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -96,11 +99,14 @@ class SimulatorServer:
             "--switches",
             str(switches_file),
         ]
+        if self.log_path is None:
+            self.log_path = config_dir / "simulator.log"
+        self._log_file = self.log_path.open("a")
         env = dict(os.environ)
         roots = [str(Path(__file__).resolve().parents[2])]
         env["PYTHONPATH"] = os.pathsep.join(roots + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+            command, stdout=subprocess.PIPE, stderr=self._log_file, text=True, env=env
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -128,6 +134,9 @@ class SimulatorServer:
             if self._process.stdout is not None:
                 self._process.stdout.close()
             self._process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
         if self._config_tmp is not None:
             self._config_tmp.cleanup()
             self._config_tmp = None

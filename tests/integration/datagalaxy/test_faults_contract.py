@@ -365,12 +365,12 @@ def test_the_self_throttle_keeps_under_the_service_throttle(
     assert datagalaxy_simulator.stats()["throttled"] >= 1
     datagalaxy_simulator.reset()
     datagalaxy_simulator.set_limits(throttle_rps=8)
-    polite = client_factory(requests_per_second=7.5)
+    polite = client_factory(requests_per_second=6)
     started = time.monotonic()
     for _ in range(12):
         polite.get_json("/workspaces")
     assert datagalaxy_simulator.stats()["throttled"] == 0
-    assert time.monotonic() - started >= 11 / 7.5 - 0.05
+    assert time.monotonic() - started >= 11 / 6 - 0.05
 
 
 # -- interrupted pushes -------------------------------------------------------------------------------------
