@@ -36,6 +36,7 @@ CONTROLLERS = (
     "ttl-after-finished-controller",
     "namespace-controller",
     "pod-garbage-collector-controller",
+    "clusterrole-aggregation-controller",
 )
 NODE_NAME = "process-node"
 START_TIMEOUT = float(os.environ.get("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT", "60"))
