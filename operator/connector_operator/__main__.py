@@ -9,9 +9,9 @@ import kopf
 from connector_operator.settings import Settings
 
 
-def run_operator(settings: Settings | None = None) -> None:
+def run_operator(settings: Settings | None = None, *, verbose: bool = False, debug: bool = False) -> None:
     settings = settings or Settings.from_env()
-    kopf.configure(verbose=False, debug=False, log_format=kopf.LogFormat.PLAIN)
+    kopf.configure(verbose=verbose, debug=debug, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("connector_operator").setLevel(logging.INFO)
     from connector_operator import handlers  # noqa: F401, PLC0415 - registers the handlers
 

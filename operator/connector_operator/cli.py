@@ -252,7 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="online-connector", description=__doc__.splitlines()[0] if __doc__ else ""
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("operator", help="run the operator (kopf)")
+    operator = commands.add_parser(
+        "operator", help="run the operator (kopf); settings come from OLC_* variables"
+    )
+    operator.add_argument(
+        "--verbose", action="store_true", help="log the operator's INFO messages and kopf's"
+    )
+    operator.add_argument(
+        "--debug", action="store_true", help="log everything, including kopf's debug output"
+    )
     for name, help_text in (("run", "request an import now"), ("test", "request a connection test")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("name")
@@ -279,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "operator":
         from connector_operator.__main__ import run_operator  # noqa: PLC0415
 
-        run_operator()
+        run_operator(verbose=args.verbose, debug=args.debug)
         return 0
     if args.command == "run":
         return _request(args, naming.RUN_REQUESTED, "lastRun")

@@ -156,6 +156,18 @@ def reconcile_connection(**kwargs: Any) -> None:
         raise kopf.TemporaryError(f"Kubernetes API error {error.status}: {error.reason}", delay=3) from error
 
 
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def connection_deleted(**kwargs: Any) -> None:
+    """Forget a deleted connection's metrics and memory; an event handler, so no finalizer is needed."""
+    if kwargs["event"].get("type") != "DELETED":
+        return
+    uid = kwargs["uid"]
+    _metric("forget", kwargs["namespace"], kwargs["name"])
+    with _locks_guard:
+        _locks.pop(uid, None)
+    _without_cronjob.discard(uid)
+
+
 @kopf.on.event("", "v1", "secrets")
 async def secret_changed(**kwargs: Any) -> None:
     """Async, so the many Secret events that concern no connection never wait for a worker thread."""

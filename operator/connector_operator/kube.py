@@ -175,14 +175,18 @@ class Kube:
         wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
         if annotations.get(naming.SPEC_HASH_ANNOTATION) == wanted:
             return "unchanged"
-        replacement = copy.deepcopy(desired)
-        replacement["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        self.batch.replace_namespaced_cron_job(
-            name,
-            namespace,
-            replacement,  # type: ignore[arg-type]
-            _preload_content=False,
-        )
+        key = naming.SPEC_HASH_ANNOTATION.replace("~", "~0").replace("/", "~1")
+        operations = [
+            {
+                "op": "test",
+                "path": "/metadata/resourceVersion",
+                "value": current["metadata"]["resourceVersion"],
+            },
+            {"op": "replace", "path": "/spec", "value": desired["spec"]},
+            {"op": "add", "path": f"/metadata/annotations/{key}", "value": wanted},
+        ]
+        # A JSON patch (RBAC verb "patch"), replacing the whole spec: nothing stale survives a merge.
+        self.batch.patch_namespaced_cron_job(name, namespace, operations, _preload_content=False)
         return "updated"
 
     def delete_cronjob(self, namespace: str, name: str) -> bool:
