@@ -34,6 +34,9 @@ def test_committed_crd_is_current() -> None:
     assert crd_generate.CRD_PATH.read_text() == crd_generate.render(), (
         "crds/onlineconnections.yaml is stale: run python -m connector_operator.crd_generate --write"
     )
+    assert crd_generate.REFERENCE_PATH.read_text() == crd_generate.render_reference(), (
+        "docs/crd-reference.md is stale: run python -m connector_operator.crd_generate --write"
+    )
     assert crd_generate.main(["--check"]) == 0
 
 
