@@ -20,6 +20,7 @@ class Faults:
     fail_next: int = 0  # the next N API requests answer `error_status`
     drop_rate: float = 0.0  # probability that the connection is closed without an answer
     drop_next: int = 0
+    drop_after_next: int = 0  # the next N API requests are handled (and committed), then the answer is lost
     latency_ms: int = 0  # added to every API request
     mid_batch_fail_next: int = 0  # the next N bulktree requests write half of the batch, then answer 500
     rate_limit_next: int = 0  # the next N API requests answer 429
@@ -93,6 +94,9 @@ class Switchboard:
 
     def take_drop(self) -> bool:
         return self._take("drop_next", "drop_rate")
+
+    def take_drop_after(self) -> bool:
+        return self._take("drop_after_next")
 
     def take_error(self) -> bool:
         return self._take("fail_next", "error_rate")

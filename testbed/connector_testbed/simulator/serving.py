@@ -169,6 +169,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except Exception:  # a simulator bug must still answer, like a real 500
                 log.exception("%s %s failed", method, path)
                 status, body = 500, ApiError(500, "Internal server error").body()
+            if switches.take_drop_after():
+                self._drop()
+                status = 0
+                return
             self._send(status, body, headers)
         finally:
             elapsed = time.perf_counter() - started

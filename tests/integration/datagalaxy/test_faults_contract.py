@@ -392,6 +392,22 @@ def test_a_batch_that_fails_half_way_is_retried_without_duplicates(
     assert outcome.counts.created + outcome.counts.unchanged >= _expected_objects(metadata) - 2
 
 
+def test_answers_lost_after_the_server_committed_are_retried_without_duplicates(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    client = client_factory()
+    target = make_target(datagalaxy_simulator)
+    resolved = resolve_target(client, target)
+    datagalaxy_simulator.set_faults(drop_after_next=3)
+    metadata = sample_metadata()
+    outcome = push_metadata(client, resolved, metadata, target)
+    paths = _paths(datagalaxy_simulator.version_tree("Demo")["sources"])
+    assert len(paths) == len(set(paths)) == _expected_objects(metadata)
+    assert client.retries == 3
+    assert outcome.counts.created + outcome.counts.unchanged >= _expected_objects(metadata) - 2
+    assert len(datagalaxy_simulator.version_tree("Demo")["foreignKeys"]) == 4
+
+
 def test_a_push_that_gives_up_converges_when_run_again(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:

@@ -184,3 +184,31 @@ def test_names_with_backslashes_fall_back_to_the_full_path_set() -> None:
     lookup = Expected(metadata, "\\src")
     assert lookup.exact is not None
     assert ("\\src\\s\\a\\b\\c", "\\Relational\\Model\\Table\\Column") in lookup
+
+
+class _ApiUrl:
+    api_url = "https://dg.example/v2"
+
+
+def _hash(metadata: SourceMetadata, source: str = "shop", version: str = "v") -> str:
+    from connector_extractors.datagalaxy.push import content_hash
+    from connector_extractors.datagalaxy.target import ResolvedTarget
+    from connector_extractors.run_config import TargetConfig
+
+    target = TargetConfig(apiUrl="https://dg.example/v2", workspace="W", sourceName=source)
+    return content_hash(_ApiUrl(), ResolvedTarget("w", version, "1"), metadata, target)  # type: ignore[arg-type]
+
+
+def test_the_content_hash_is_stable_and_sensitive_to_everything_pushed() -> None:
+    base = _hash(sample_metadata())
+    assert base == _hash(sample_metadata())
+    assert base.startswith("sha256:")
+    assert _hash(sample_metadata(), source="other") != base
+    assert _hash(sample_metadata(), version="v2") != base
+    changed_fk = sample_metadata()
+    orders = next(t for t in changed_fk.schemas[1].tables if t.name == "orders")
+    orders.foreign_keys = []
+    assert _hash(changed_fk) != base
+    changed_column = sample_metadata()
+    changed_column.schemas[0].tables[0].columns[0] = Column("id", 1, "bigint", "integer", False)
+    assert _hash(changed_column) != base
