@@ -1,0 +1,179 @@
+"""The simulator's own contract, route by route, with a plain HTTP client: what the real API documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from connector_testbed.simulator import VALID_TOKEN, SimulatorServer
+
+pytestmark = pytest.mark.integration
+
+AUTH = {"Authorization": f"Bearer {VALID_TOKEN}"}
+
+
+def _version(sim: SimulatorServer) -> str:
+    return sim.seed.workspaces[0].version_id("1")
+
+
+def _call(sim: SimulatorServer, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    kwargs.setdefault("headers", AUTH)
+    return httpx.request(method, sim.url + path, timeout=30, **kwargs)
+
+
+def _tree() -> dict[str, Any]:
+    return {
+        "name": "Shop DB",
+        "technicalName": "shop",
+        "type": "Relational",
+        "children": [
+            {
+                "name": "sales",
+                "type": "Model",
+                "children": [
+                    {"name": "orders", "type": "Table", "children": [{"name": "id", "type": "Column"}]}
+                ],
+            }
+        ],
+    }
+
+
+def _assert_error(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["status"] == status
+    assert isinstance(body["error"]["message"], str)
+    return str(body["error"]["message"])
+
+
+def test_workspaces_are_listed_under_projects(datagalaxy_simulator: SimulatorServer) -> None:
+    response = _call(datagalaxy_simulator, "GET", "/workspaces")
+    assert response.headers["X-RateLimit-Remaining"].isdigit()
+    body = response.json()
+    assert body["organizations"] == []
+    demo, versioned = body["projects"]
+    assert (demo["name"], demo["isVersioningEnabled"], demo["defaultVersionName"]) == ("Demo", False, "1")
+    assert (versioned["name"], versioned["isVersioningEnabled"]) == ("Versioned", True)
+    assert ":" in demo["id"]
+    named = _call(datagalaxy_simulator, "GET", "/workspaces", params={"name": "Versioned"}).json()
+    assert [p["name"] for p in named["projects"]] == ["Versioned"]
+
+
+def test_types_list_compatible_children(datagalaxy_simulator: SimulatorServer) -> None:
+    body = _call(datagalaxy_simulator, "GET", "/structures/types").json()
+    table = next(t for t in body if t["type"] == "Table")
+    assert table["compatibleChildren"] == ["Column"]
+    assert {t["type"] for t in _call(datagalaxy_simulator, "GET", "/sources/types").json()} == {
+        "Relational",
+        "NonRelational",
+        "NoSql",
+        "TagBase",
+    }
+
+
+def test_bulktree_answers_a_bulk_result_and_objects_expose_paths(
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    version = _version(datagalaxy_simulator)
+    result = _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=_tree()).json()
+    assert result == {"total": 4, "created": 4, "updated": 0, "deleted": 0, "unchanged": 0}
+    page = _call(
+        datagalaxy_simulator, "GET", "/fields", params={"versionId": version, "includeAttributes": "true"}
+    ).json()
+    assert set(page) == {"pages", "total", "total_sum", "next_page", "results"}
+    [field] = page["results"]
+    assert field["path"] == "\\shop\\sales\\orders\\id"
+    assert field["typePath"] == "\\Relational\\Model\\Table\\Column"
+    assert field["dataType"] == "Field"
+    assert field["attributes"] == {}
+    one = _call(datagalaxy_simulator, "GET", f"/fields/{version}/{field['id']}").json()
+    assert one["technicalName"] == "id"
+
+
+def test_bulktree_uses_technical_names_for_paths_and_keeps_display_names(
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    version = _version(datagalaxy_simulator)
+    _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=_tree())
+    renamed = _tree() | {"name": "Shop database"}
+    result = _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=renamed).json()
+    assert (result["updated"], result["created"]) == (1, 0)
+    [source] = _call(datagalaxy_simulator, "GET", "/sources", params={"versionId": version}).json()["results"]
+    assert (source["name"], source["technicalName"], source["path"]) == ("Shop database", "shop", "\\shop")
+
+
+def test_a_single_source_is_created_with_201_once(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    body = {"name": "empty", "type": "Relational"}
+    created = _call(datagalaxy_simulator, "POST", f"/sources/{version}", json=body)
+    assert created.status_code == 201
+    assert set(created.json()) == {"id", "location"}
+    assert "already exists" in _assert_error(
+        _call(datagalaxy_simulator, "POST", f"/sources/{version}", json=body), 400
+    )
+
+
+def test_bulk_delete_counts_children(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=_tree())
+    [model] = _call(datagalaxy_simulator, "GET", "/containers", params={"versionId": version}).json()[
+        "results"
+    ]
+    deleted = _call(datagalaxy_simulator, "DELETE", f"/containers/bulk/{version}", json=[model["id"], "nope"])
+    assert deleted.json() == {"totalDeleted": 3}
+    assert (
+        _call(datagalaxy_simulator, "GET", "/fields", params={"versionId": version}).json()["total_sum"] == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/nothing", {}, 404),
+        ("PATCH", "/workspaces", {}, 501),
+        ("DELETE", "/workspaces", {}, 405),
+        ("GET", "/fields", {}, 400),
+        ("POST", "/sources/bulktree/{version}", {"content": b"{not json"}, 400),
+        ("POST", "/sources/bulktree/00000000-0000-0000-0000-000000000000", {"json": _tree()}, 404),
+        ("GET", "/workspaces", {"headers": {}}, 401),
+        ("GET", "/workspaces", {"headers": {"Authorization": "Basic abc"}}, 401),
+    ],
+)
+def test_errors_use_the_documented_body(
+    datagalaxy_simulator: SimulatorServer, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    response = _call(
+        datagalaxy_simulator, method, path.format(version=_version(datagalaxy_simulator)), **kwargs
+    )
+    if status == 501:  # the stdlib server answers unknown verbs itself
+        assert response.status_code == 501
+        return
+    _assert_error(response, status)
+
+
+def test_primary_key_rows_must_name_existing_tables_and_columns(
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    version = _version(datagalaxy_simulator)
+    _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=_tree())
+    [source] = _call(datagalaxy_simulator, "GET", "/sources", params={"versionId": version}).json()["results"]
+    path = f"/sources/{version}/{source['id']}/primaryKeys"
+    row = {"tablePath": "\\sales\\orders", "columnName": "id", "pkName": "pk", "pkOrder": 1}
+    for bad, message in (
+        ({"tablePath": "\\sales\\nope"}, "not found"),
+        ({"columnName": "x"}, "not found"),
+        ({"pkOrder": 0}, "positive"),
+        ({"tablePath": "sales/orders"}, "relative"),
+    ):
+        assert message in _assert_error(_call(datagalaxy_simulator, "PUT", path, json=[row | bad]), 400)
+    assert _call(datagalaxy_simulator, "PUT", path, json=[row]).json()["created"] == 1
+    assert _call(datagalaxy_simulator, "PUT", path, json=[row]).json()["unchanged"] == 1
+    [pk] = _call(datagalaxy_simulator, "GET", path).json()
+    assert (pk["technicalName"], pk["table"]["technicalName"], pk["columns"][0]["pkOrder"]) == (
+        "pk",
+        "orders",
+        1,
+    )
