@@ -133,3 +133,34 @@ def test_deletion_cleans_everything_up_without_the_operator(scenario: Scenario) 
     scenario.op.kill()
     scenario.cp.kubectl("delete", "olc", "shop", "-n", scenario.ns, "--timeout=30s")
     wait_for(lambda: not scenario.jobs() and cronjob(scenario) is None, timeout=60, what="garbage collection")
+
+
+def test_scheduled_job_waits_for_admission_and_is_skipped_during_a_run(scenario: Scenario) -> None:
+    scenario.apply(schedule={"cron": "0 0 1 1 *"})
+    wait_for(lambda: cronjob(scenario), what="the CronJob")
+    scenario.sim.set_faults(latency_ms=500)
+    request = scenario.request()
+    wait_for(lambda: scenario.get()["status"].get("activeJob"), what="the manual run to start")
+    # What the CronJob controller does at the scheduled time, done now:
+    scenario.cp.kubectl("create", "job", "--from=cronjob/shop-sched", "sched-while-busy", "-n", scenario.ns)
+    wait_for(
+        lambda: any(e["reason"] == "ScheduledRunSkipped" for e in scenario.events()),
+        what="the scheduled run to be skipped",
+    )
+    wait_for(
+        lambda: "sched-while-busy" not in [j["metadata"]["name"] for j in scenario.jobs()],
+        what="the skipped Job to be deleted",
+    )
+    scenario.wait_run(request, timeout=180)
+    scenario.sim.set_faults(latency_ms=0)
+    scenario.cp.kubectl("create", "job", "--from=cronjob/shop-sched", "sched-when-idle", "-n", scenario.ns)
+
+    def recorded() -> dict[str, Any] | None:
+        last = scenario.get()["status"].get("lastRun") or {}
+        return last if last.get("job") == "sched-when-idle" else None
+
+    record = wait_for(recorded, timeout=120, interval=0.5, what="the admitted scheduled run")
+    assert record["trigger"] == "schedule"
+    assert record["result"] in ("Succeeded", "PartialSuccess", "Unchanged"), record
+    history = [h["job"] for h in scenario.get()["status"]["history"]]
+    assert "sched-while-busy" not in history
