@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from connector_extractors.inspection.base import Progress, ReadRequest, ReadResult, TypeStrings
+from connector_extractors.inspection.base import Progress, ReadRequest, ReadResult
 from connector_extractors.metadata import (
     Column,
     ForeignKey,
@@ -21,6 +21,7 @@ from connector_extractors.metadata import (
     PrimaryKey,
     Schema,
     Table,
+    TypeFamily,
     UniqueConstraint,
 )
 from connector_extractors.type_family import type_family
@@ -68,11 +69,17 @@ def _literal(name: str) -> str:
 class SQLiteReader:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._types = TypeStrings()
 
     def _rows(self, template: str, schema: str) -> list[Any]:
         sql = template.format(schema=_ident(schema), literal=_literal(schema))
-        return list(self.connection.exec_driver_sql(sql).fetchall())
+        dbapi = self.connection.connection.dbapi_connection  # plain tuples from sqlite3, no Row objects
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def schema_names(self) -> list[str]:
         rows = self.connection.exec_driver_sql("PRAGMA database_list").fetchall()
@@ -104,24 +111,18 @@ class SQLiteReader:
         include = request.include
         tables = self._tables(schema, request)
         primary: dict[str, list[tuple[int, str]]] = {}
+        types: dict[str, tuple[str, TypeFamily, int | None, int | None, int | None]] = {}
         for table_name, cid, name, declared, notnull, default, pk in self._rows(COLUMNS_SQL, schema):
             table = tables.get(table_name)
             if table is None:
                 continue
-            sql_type = self._types(declared or "")
-            length, precision, scale = declared_facets(sql_type)
+            described = types.get(declared)
+            if described is None:
+                sql_type = declared or ""
+                described = types[declared] = (sql_type, type_family(sql_type), *declared_facets(sql_type))
+            sql_type, family, length, precision, scale = described
             table.columns.append(
-                Column(
-                    name,
-                    cid + 1,
-                    sql_type,
-                    type_family(sql_type),
-                    not notnull,
-                    length,
-                    precision,
-                    scale,
-                    default,
-                )
+                Column(name, cid + 1, sql_type, family, not notnull, length, precision, scale, default)
             )
             if pk and table.kind == "table":
                 primary.setdefault(table_name, []).append((pk, name))
