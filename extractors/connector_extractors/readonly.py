@@ -32,6 +32,15 @@ def _postgres_options(timeouts: Timeouts, existing: str | None) -> str:
     return " ".join([*([existing] if existing else []), *options])
 
 
+def mysql_session_statements(server_version: str, statement_seconds: int) -> list[str]:
+    """Read-only transactions and a statement time limit, in MariaDB's or MySQL's own words."""
+    if "mariadb" in server_version.lower():
+        limit = f"SET SESSION max_statement_time={statement_seconds}"  # seconds
+    else:
+        limit = f"SET SESSION max_execution_time={statement_seconds * 1000}"  # milliseconds, SELECTs only
+    return ["SET SESSION TRANSACTION READ ONLY", limit]
+
+
 def _run(dbapi_connection: Any, *statements: str) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -61,12 +70,8 @@ def create_readonly_engine(spec: ConnectionSpec, timeouts: Timeouts) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _mysql_readonly(dbapi_connection: Any, _record: Any) -> None:
-            limit = (
-                f"SET SESSION max_statement_time={statement_seconds}"
-                if "mariadb" in str(dbapi_connection.get_server_info()).lower()
-                else f"SET SESSION max_execution_time={statement_seconds * 1000}"
-            )
-            _run(dbapi_connection, "SET SESSION TRANSACTION READ ONLY", limit)
+            server = str(dbapi_connection.get_server_info())
+            _run(dbapi_connection, *mysql_session_statements(server, statement_seconds))
 
     elif spec.technology == "sqlite":
 

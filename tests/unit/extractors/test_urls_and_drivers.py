@@ -182,3 +182,16 @@ def test_unknown_technology_is_invalid_configuration() -> None:
     with pytest.raises(ConnectorError) as error:
         drivers.driver_for("db2")
     assert error.value.category is ErrorCategory.INVALID_CONFIGURATION
+
+
+@pytest.mark.parametrize(
+    ("server", "limit"),
+    [
+        ("10.11.19-MariaDB-0+deb12u1", "SET SESSION max_statement_time=60"),
+        ("8.0.36", "SET SESSION max_execution_time=60000"),
+    ],
+)
+def test_mysql_and_mariadb_session_statements(server: str, limit: str) -> None:
+    from connector_extractors.readonly import mysql_session_statements
+
+    assert mysql_session_statements(server, 60) == ["SET SESSION TRANSACTION READ ONLY", limit]
