@@ -7,7 +7,7 @@ gone. They are found by listing the containers, structures and fields under the 
 Modes: "ignore" (no listing at all), "report" (count them; the default), "delete" (count them, then
 delete the top-most ones with the bulk delete routes; their children go with them). Deletion touches
 only objects whose path lies strictly under the target source's path, and only ids that were just
-listed under that source.
+listed under that source. Keys dropped at the source follow the same mode (stalekeys.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from connector_extractors.datagalaxy.client import DataGalaxyClient
+from connector_extractors.datagalaxy.keys import KeyRows
+from connector_extractors.datagalaxy.stalekeys import delete_stale_keys, find_stale_keys
 from connector_extractors.errors import ErrorCategory
 from connector_extractors.metadata import SourceMetadata
 
@@ -38,6 +40,8 @@ class Listed:
 class MissingOutcome:
     missing: int = 0
     deleted: int = 0
+    stale_keys: int = 0
+    deleted_keys: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -130,6 +134,7 @@ def handle_missing(
     *,
     metadata: SourceMetadata,
     mode: MissingMode,
+    key_rows: KeyRows | None = None,
 ) -> MissingOutcome:
     outcome = MissingOutcome()
     if mode == "ignore":
@@ -137,6 +142,7 @@ def handle_missing(
     expected = Expected(metadata, source_path)
     prefix = source_path + "\\"
     missing = []
+    table_paths: dict[str, str] = {}  # structures that stay: their keys are compared below
     for obj in list_under_source(client, version_id, source_id):
         if not obj.path.startswith(prefix):
             outcome.warnings.append(
@@ -145,9 +151,23 @@ def handle_missing(
             continue
         if (obj.path, obj.type_path) not in expected:
             missing.append(obj)
+        elif obj.kind == "structures":
+            table_paths[obj.id] = obj.path
     outcome.missing = len(missing)
-    if mode != "delete" or not missing:
-        return outcome
+    if mode == "delete" and missing:
+        _delete(client, version_id, missing, outcome)
+    if key_rows is not None:
+        base = f"/sources/{version_id}/{source_id}"
+        stale = find_stale_keys(client, base, key_rows, source_path, table_paths)
+        outcome.stale_keys = len(stale)
+        if mode == "delete" and stale:
+            outcome.deleted_keys = delete_stale_keys(client, base, stale)
+    return outcome
+
+
+def _delete(
+    client: DataGalaxyClient, version_id: str, missing: list[Listed], outcome: MissingOutcome
+) -> None:
     doomed = top_most(missing)
     for kind in _KINDS:
         ids = [o.id for o in doomed if o.kind == kind]
@@ -160,4 +180,3 @@ def handle_missing(
             )
             if isinstance(result, dict):
                 outcome.deleted += int(result.get("totalDeleted") or 0)
-    return outcome

@@ -190,11 +190,24 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         )
         mode = "report"
     missing = handle_missing(
-        client, resolved.version_id, found["id"], found["path"], metadata=metadata, mode=mode
+        client,
+        resolved.version_id,
+        found["id"],
+        found["path"],
+        metadata=metadata,
+        mode=mode,
+        key_rows=build_key_rows(metadata) if failed_tables else rows,  # never call a key stale for a failure
     )
     outcome.counts.missing = missing.missing
     outcome.counts.deleted = missing.deleted
+    outcome.keys["missing"] = missing.stale_keys
+    outcome.keys["deleted"] = missing.deleted_keys
     outcome.warnings.extend(missing.warnings)
+    if missing.stale_keys and mode == "report":
+        outcome.warnings.append(
+            f"{missing.stale_keys} key column(s) or foreign key(s) under source {target.source_name!r} were "
+            "dropped at the source (set missingObjects: delete to remove them)"
+        )
     if missing.missing and mode == "report":
         outcome.warnings.append(
             f"{missing.missing} object(s) under source {target.source_name!r} are no longer in the source "

@@ -233,6 +233,25 @@ def get_foreign_keys(db: Database, version_id: str, source_id: str) -> list[dict
         return list(keys.values())
 
 
+def delete_key(db: Database, version_id: str, source_id: str, which: str, key_id: str) -> dict[str, int]:
+    """`DELETE .../foreignKey/{foreignKeyId}` or `.../privateKey/{columnId}` (a column out of its PK)."""
+    with db.transaction() as conn:
+        _source_path(conn, version_id, source_id)
+        if which == "foreignKey":
+            deleted = conn.execute(
+                "DELETE FROM foreign_keys WHERE id=? AND source_id=?", (key_id, source_id)
+            ).rowcount
+        else:
+            deleted = conn.execute(
+                "DELETE FROM primary_keys WHERE column_id=? AND source_id=?", (key_id, source_id)
+            ).rowcount
+        if not deleted:
+            raise ApiError(
+                404, f"No {'foreign key' if which == 'foreignKey' else 'primary key column'} {key_id}"
+            )
+    return {"totalDeleted": 1}
+
+
 def forget_entities(conn: sqlite3.Connection) -> None:
     """Drop the keys that point at objects which no longer exist (after a delete)."""
     conn.execute(

@@ -131,6 +131,12 @@ def get_keys(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     return 200, keys.get_foreign_keys(request.store.db, version_id, source_id)
 
 
+def delete_key(request: Request, match: re.Match[str]) -> tuple[int, Any]:
+    version_id = match["version"]
+    request.store.check_version(request.caller, version_id)
+    return 200, keys.delete_key(request.store.db, version_id, match["source"], match["which"], match["id"])
+
+
 def list_kind(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     kind = match["kind"]
     version_id = request.query.get("versionId")
@@ -174,6 +180,7 @@ def delete_bulk(request: Request, match: re.Match[str]) -> tuple[int, Any]:
 _KIND = "(?P<kind>" + "|".join(KINDS) + ")"
 _ID = r"[^/]+"
 _KEYS = rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>primaryKeys|foreignKeys)"
+_KEY = rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>foreignKey|privateKey)/(?P<id>{_ID})"
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/workspaces"), list_workspaces),
@@ -183,6 +190,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(rf"/v2/sources/(?P<version>{_ID})"), post_source),
     ("PUT", re.compile(_KEYS), put_keys),
     ("GET", re.compile(_KEYS), get_keys),
+    ("DELETE", re.compile(_KEY), delete_key),
     ("GET", re.compile(rf"/v2/{_KIND}"), list_kind),
     ("DELETE", re.compile(rf"/v2/{_KIND}/bulk/(?P<version>{_ID})"), delete_bulk),
     ("GET", re.compile(rf"/v2/{_KIND}/(?P<version>{_ID})/(?P<id>{_ID})"), get_one),

@@ -102,6 +102,7 @@ def test_delete_mode_removes_exactly_the_missing_objects_under_the_target_source
 
     assert outcome.counts.missing == len(GONE)
     assert outcome.counts.deleted == len(GONE)
+    assert outcome.keys["missing"] == 0  # the keys of deleted tables went with them
     after = {s["technicalName"]: _paths([s]) for s in datagalaxy_simulator.version_tree("Demo")["sources"]}
     assert after["shop"] == before["shop"] - GONE
     assert after["shop_archive"] == before["shop_archive"]
@@ -119,6 +120,46 @@ def test_delete_mode_removes_exactly_the_missing_objects_under_the_target_source
 
     again = push_metadata(client, resolved, _shrunk(), target, missing_objects="delete")
     assert (again.counts.missing, again.counts.deleted, again.counts.created) == (0, 0, 0)
+
+
+def _without_two_keys() -> SourceMetadata:
+    metadata = sample_metadata()
+    sales = metadata.schemas[1]
+    next(t for t in sales.tables if t.name == "orders").foreign_keys = []
+    next(t for t in sales.tables if t.name == "customers").primary_key = None
+    return metadata
+
+
+def test_keys_dropped_at_the_source_are_reported_then_deleted(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    client = client_factory()
+    _push_other_sources(datagalaxy_simulator, client)
+    target = make_target(datagalaxy_simulator)
+    resolved = resolve_target(client, target)
+    push_metadata(client, resolved, sample_metadata(), target)
+
+    def shop_keys() -> tuple[set[str], set[str]]:
+        tree = datagalaxy_simulator.version_tree("Demo")
+        return (
+            {pk["name"] for pk in tree["primaryKeys"] if pk["table_path"].startswith("\\shop\\")},
+            {fk["name"] for fk in tree["foreignKeys"] if fk["table_path"].startswith("\\shop\\")},
+        )
+
+    pks, fks = shop_keys()
+    reported = push_metadata(client, resolved, _without_two_keys(), target)
+    assert reported.keys["missing"] == 2
+    assert reported.keys["deleted"] == 0
+    assert any("dropped at the source" in w for w in reported.warnings)
+    assert shop_keys() == (pks, fks)
+
+    deleted = push_metadata(client, resolved, _without_two_keys(), target, missing_objects="delete")
+    assert (deleted.keys["missing"], deleted.keys["deleted"]) == (2, 2)
+    assert shop_keys() == (pks - {"customers_pkey"}, fks - {"orders_customer_fk"})
+    archive = datagalaxy_simulator.version_tree("Demo")["foreignKeys"]
+    assert any(fk["name"] == "orders_customer_fk" for fk in archive)  # the other source keeps its keys
+    again = push_metadata(client, resolved, _without_two_keys(), target, missing_objects="delete")
+    assert (again.keys["missing"], again.keys["deleted"]) == (0, 0)
 
 
 def test_a_table_that_became_a_view_is_replaced(

@@ -177,3 +177,20 @@ def test_primary_key_rows_must_name_existing_tables_and_columns(
         "orders",
         1,
     )
+
+
+def test_keys_are_deleted_one_by_one(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=_tree())
+    [source] = _call(datagalaxy_simulator, "GET", "/sources", params={"versionId": version}).json()["results"]
+    base = f"/sources/{version}/{source['id']}"
+    row = {"tablePath": "\\sales\\orders", "columnName": "id", "pkName": "pk", "pkOrder": 1}
+    _call(datagalaxy_simulator, "PUT", f"{base}/primaryKeys", json=[row])
+    [pk] = _call(datagalaxy_simulator, "GET", f"{base}/primaryKeys").json()
+    column_id = pk["columns"][0]["id"]
+    assert _call(datagalaxy_simulator, "DELETE", f"{base}/privateKey/{column_id}").json() == {
+        "totalDeleted": 1
+    }
+    assert _call(datagalaxy_simulator, "GET", f"{base}/primaryKeys").json() == []
+    _assert_error(_call(datagalaxy_simulator, "DELETE", f"{base}/privateKey/{column_id}"), 404)
+    _assert_error(_call(datagalaxy_simulator, "DELETE", f"{base}/foreignKey/nope"), 404)
