@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
@@ -48,6 +48,20 @@ def _run(dbapi_connection: Any, *statements: str) -> None:
             cursor.execute(statement)
     finally:
         cursor.close()
+
+
+def start_every_transaction_with(engine: Engine, statement: str) -> None:
+    """Run `statement` first in every transaction (Oracle's read-only mode lasts one transaction).
+
+    It goes through the DBAPI cursor, not the SQLAlchemy connection, so as not to re-enter the
+    transaction machinery from inside its own `begin` event.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _first_statement(connection: Connection) -> None:
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None:
+            _run(dbapi, statement)
 
 
 def create_readonly_engine(spec: ConnectionSpec, timeouts: Timeouts) -> Engine:
@@ -96,8 +110,6 @@ def create_readonly_engine(spec: ConnectionSpec, timeouts: Timeouts) -> Engine:
         def _oracle_timeout(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.call_timeout = statement_seconds * 1000
 
-        @event.listens_for(engine, "begin")
-        def _oracle_readonly(connection: Any) -> None:
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        start_every_transaction_with(engine, "SET TRANSACTION READ ONLY")
 
     return engine

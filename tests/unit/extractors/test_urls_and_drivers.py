@@ -195,3 +195,31 @@ def test_mysql_and_mariadb_session_statements(server: str, limit: str) -> None:
     from connector_extractors.readonly import mysql_session_statements
 
     assert mysql_session_statements(server, 60) == ["SET SESSION TRANSACTION READ ONLY", limit]
+
+
+def test_a_statement_opens_every_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mechanism behind Oracle's per-transaction read-only mode, shown on SQLite."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from connector_extractors import readonly
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (id int)"))
+    issued: list[str] = []
+    real_run = readonly._run
+
+    def spy(dbapi_connection: object, *statements: str) -> None:
+        issued.extend(statements)
+        real_run(dbapi_connection, *statements)
+
+    monkeypatch.setattr(readonly, "_run", spy)
+    readonly.start_every_transaction_with(engine, "PRAGMA query_only = ON")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA query_only")).scalar() == 1
+        connection.rollback()
+        with pytest.raises(OperationalError, match=r"readonly|read-only"):
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+    assert issued == ["PRAGMA query_only = ON", "PRAGMA query_only = ON"]  # once per transaction
+    engine.dispose()
