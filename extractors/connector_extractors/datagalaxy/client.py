@@ -58,6 +58,19 @@ def _release_stream(response: httpx.Response) -> None:
     response.stream = httpx.ByteStream(b"")
 
 
+def _redirected(response: httpx.Response, what: str) -> DataGalaxyError:
+    """Redirects are not followed (the token would go wherever they point): they mean a wrong base URL."""
+    location = urlsplit(response.headers.get("Location", ""))
+    where = urlunsplit((location.scheme, location.netloc, location.path, "", "")) or "elsewhere"
+    return DataGalaxyError(
+        ErrorCategory.INVALID_CONFIGURATION,
+        f"DataGalaxy answered HTTP {response.status_code} while {what}, redirecting to {where}",
+        "Set apiUrl to the API base URL shown in DataGalaxy (profile menu → DataGalaxy API), "
+        "https and /v2 included.",
+        response.status_code,
+    )
+
+
 class DataGalaxyClient:
     def __init__(
         self,
@@ -193,8 +206,10 @@ class DataGalaxyClient:
                     if remaining < QUOTA_WARNING <= (self.rate_limit_remaining or QUOTA_WARNING):
                         log.warning("DataGalaxy: only %d requests left in the hourly quota", remaining)
                     self.rate_limit_remaining = remaining
-                if status < 400:
+                if status < 300:
                     return response
+                if status < 400:
+                    raise _redirected(response, what)
                 if status == 401 and self._try_legacy_exchange():
                     continue
                 if not is_retryable_status(status):

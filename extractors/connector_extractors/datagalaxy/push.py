@@ -173,6 +173,10 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         created = client.send_json(
             "POST", f"/sources/{resolved.version_id}", source, what=f"creating source {target.source_name!r}"
         )
+        if not isinstance(created, dict) or not created.get("id"):
+            raise DataGalaxyError(
+                ErrorCategory.TARGET_UNAVAILABLE, f"Creating source {target.source_name!r} returned no id"
+            )
         found = {"id": str(created["id"]), "path": f"\\{target.source_name}"}
         outcome.counts.created += 1
     elif not metadata.schemas:

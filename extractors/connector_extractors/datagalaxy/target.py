@@ -45,8 +45,10 @@ def resolve_target(client: DataGalaxyClient, target: TargetConfig) -> ResolvedTa
     if not matches:
         # The `name` filter may not be honoured everywhere: list them all for the error message.
         everything = client.get_json("/workspaces", what="listing workspaces")
-        names = sorted(str(p.get("name")) for p in (everything.get("projects") or []) if isinstance(p, dict))
-        matches = [p for p in everything.get("projects") or [] if p.get("name") == target.workspace]
+        listed = everything.get("projects") if isinstance(everything, dict) else None
+        projects = [p for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+        names = sorted(str(p.get("name")) for p in projects)
+        matches = [p for p in projects if p.get("name") == target.workspace]
         if not matches:
             raise DataGalaxyError(
                 ErrorCategory.WORKSPACE_NOT_FOUND,
@@ -56,6 +58,13 @@ def resolve_target(client: DataGalaxyClient, target: TargetConfig) -> ResolvedTa
                 "(Workspace → Settings → Access).",
             )
     workspace = matches[0]
+    if not workspace.get("id") or (
+        not workspace.get("isVersioningEnabled") and not workspace.get("defaultVersionId")
+    ):
+        raise DataGalaxyError(
+            ErrorCategory.TARGET_UNAVAILABLE,
+            f"GET /workspaces described workspace {target.workspace!r} without its id or default version",
+        )
     workspace_id = str(workspace["id"])
     if not workspace.get("isVersioningEnabled"):
         warnings: tuple[str, ...] = ()
@@ -88,7 +97,7 @@ def resolve_target(client: DataGalaxyClient, target: TargetConfig) -> ResolvedTa
             "Set spec.target.version to one of the workspace's versions.",
         )
     for version in versions:
-        if version.get("versionName") == target.version:
+        if version.get("versionName") == target.version and version.get("versionId"):
             return ResolvedTarget(
                 workspace_id=workspace_id,
                 version_id=str(version["versionId"]),

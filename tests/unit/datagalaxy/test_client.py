@@ -263,3 +263,19 @@ def test_an_empty_token_is_a_configuration_error() -> None:
     with pytest.raises(ConnectorError) as caught:
         DataGalaxyClient("https://dg.example/v2", "")
     assert caught.value.category is ErrorCategory.INVALID_CONFIGURATION
+
+
+def test_redirects_are_not_followed_and_point_at_the_base_url() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(301, headers={"Location": "https://other.example/v2/workspaces?x=1"})
+
+    client = make_client(handler)
+    with client, pytest.raises(ConnectorError) as caught:
+        client.get_json("/workspaces")
+    assert caught.value.category is ErrorCategory.INVALID_CONFIGURATION
+    assert "https://other.example/v2/workspaces" in caught.value.message
+    assert calls == 1
