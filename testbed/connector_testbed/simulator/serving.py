@@ -47,6 +47,10 @@ class Stats:
             self.by_route[route] = self.by_route.get(route, 0) + 1
             self.server_seconds += seconds
 
+    def count(self, counter: str) -> None:
+        with self.lock:
+            setattr(self, counter, getattr(self, counter) + 1)
+
     def as_dict(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -123,12 +127,18 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        self.server.stats.dropped += 1
+        self.server.stats.count("dropped")
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _read_body(self, max_bytes: int) -> tuple[bytes, ApiError | None]:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return b"", ApiError(400, "Invalid Content-Length")
         if length > max_bytes:
             if length <= _DISCARDABLE_BYTES:  # read it, so the client gets the answer, not a reset
                 while length > 0:
@@ -192,11 +202,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         switches = self.server.switches
         limits = switches.limits
         if not admission.allowed:
-            self.server.stats.rate_limited += 1
+            self.server.stats.count("rate_limited")
             retry = {"Retry-After": str(math.ceil(admission.retry_after))} if limits.send_retry_after else {}
             raise ApiError(429, "Too many requests: the hourly quota is exhausted", retry)
         if admission.delay:
-            self.server.stats.throttled += 1
+            self.server.stats.count("throttled")
             time.sleep(admission.delay)
         if switches.take_rate_limit():
             retry = {"Retry-After": "1"} if limits.send_retry_after else {}

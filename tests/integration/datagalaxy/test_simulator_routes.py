@@ -194,3 +194,16 @@ def test_keys_are_deleted_one_by_one(datagalaxy_simulator: SimulatorServer) -> N
     assert _call(datagalaxy_simulator, "GET", f"{base}/primaryKeys").json() == []
     _assert_error(_call(datagalaxy_simulator, "DELETE", f"{base}/privateKey/{column_id}"), 404)
     _assert_error(_call(datagalaxy_simulator, "DELETE", f"{base}/foreignKey/nope"), 404)
+
+
+def test_a_bad_content_length_is_refused_not_waited_for(datagalaxy_simulator: SimulatorServer) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", datagalaxy_simulator.port), timeout=5) as conn:
+        conn.sendall(
+            f"POST /v2/sources/bulktree/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {VALID_TOKEN}\r\n"
+            "Content-Length: -5\r\n\r\n".encode()
+        )
+        answer = conn.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 400")
+    assert "Invalid Content-Length" in answer
