@@ -264,3 +264,34 @@ def test_pushes_into_the_named_version_only(
     push_metadata(client, resolve_target(client, target), sample_metadata(), target)
     assert datagalaxy_simulator.version_tree("Versioned", "v2")["sources"]
     assert not datagalaxy_simulator.version_tree("Versioned", "v1")["sources"]
+
+
+def test_non_ascii_and_awkward_names_round_trip(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    from connector_extractors.metadata import Column, ForeignKey, PrimaryKey, Table
+
+    customers = Table(
+        "客户 table",
+        "table",
+        [Column("名前", 1, "text", "string", False), Column("id", 2, "int", "integer", False)],
+        primary_key=PrimaryKey(None, ("id",)),
+    )
+    orders = Table(
+        'orders "quoted"',
+        "table",
+        [Column("customer id", 1, "int", "integer", True)],
+        foreign_keys=[ForeignKey(None, ("customer id",), "données", "客户 table", ("id",))],
+    )
+    metadata = SourceMetadata("postgresql", "db", [Schema("données", [customers, orders])])
+    client = client_factory()
+    target = make_target(datagalaxy_simulator, source="Entrepôt")
+    resolved = resolve_target(client, target)
+    first = push_metadata(client, resolved, metadata, target, missing_objects="delete")
+    assert first.counts.created == 1 + 1 + 2 + 3
+    assert first.warnings == []
+    again = push_metadata(client, resolved, metadata, target, missing_objects="delete")
+    assert (again.counts.created, again.counts.missing, again.keys["missing"]) == (0, 0, 0)
+    tree = datagalaxy_simulator.version_tree("Demo")
+    assert _find(tree["sources"][0], "données", "客户 table", "名前")["type"] == "Column"
+    assert [fk["name"] for fk in tree["foreignKeys"]] == ['fk_orders "quoted"_customer id']
