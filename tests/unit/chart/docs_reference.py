@@ -18,7 +18,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "online-connector"
 INSTALLATION = ROOT / "docs" / "installation.md"
-CRD_REFERENCE = ROOT / "docs" / "onlineconnection-reference.md"
 CRD = ROOT / "crds" / "onlineconnections.yaml"
 BEGIN = "<!-- BEGIN GENERATED: values reference (python -m tests.unit.chart.docs_reference --write) -->"
 END = "<!-- END GENERATED: values reference -->"
@@ -70,52 +69,6 @@ def values_reference() -> str:
     return "\n".join(rows)
 
 
-def _walk_crd(schema: dict[str, Any], prefix: str, required: set[str]) -> Iterator[tuple[str, str, str, str]]:
-    for key, prop in schema.get("properties", {}).items():
-        path = f"{prefix}{key}"
-        constraints = []
-        for name in ("minimum", "maximum", "minLength", "maxLength", "maxItems", "pattern"):
-            if name in prop and not (name == "pattern" and len(str(prop[name])) > 40):
-                shown = f"`{prop[name]}`" if name == "pattern" else prop[name]
-                constraints.append(f"{name} {shown}")
-        if "default" in prop and not isinstance(prop["default"], dict | list):
-            constraints.append(f"default `{json.dumps(prop['default'])}`")
-        flag = "yes" if key in required else ""
-        yield path, _type(prop), flag, " ".join([prop.get("description", ""), "; ".join(constraints)]).strip()
-        if prop.get("type") == "object" and "properties" in prop:
-            yield from _walk_crd(prop, f"{path}.", set(prop.get("required", [])))
-        elif prop.get("type") == "array" and "properties" in prop.get("items", {}):
-            items = prop["items"]
-            yield from _walk_crd(items, f"{path}[].", set(items.get("required", [])))
-
-
-def crd_reference() -> str:
-    crd = yaml.safe_load(CRD.read_text())
-    version = crd["spec"]["versions"][0]
-    schema = version["schema"]["openAPIV3Schema"]
-    lines = [
-        "# OnlineConnection reference",
-        "",
-        f"`{crd['spec']['group']}/{version['name']}`, kind `{crd['spec']['names']['kind']}`. Generated from",
-        "`crds/onlineconnections.yaml` (itself generated from `connector_operator/models.py`) by",
-        "`python -m tests.unit.chart.docs_reference --write`; do not edit by hand.",
-    ]
-    for part in ("spec", "status"):
-        sub = schema["properties"][part]
-        lines += [
-            "",
-            f"## {part}",
-            "",
-            _cell(sub.get("description", "")),
-            "",
-            "| Field | Type | Required | Description |",
-            "|---|---|---|---|",
-        ]
-        for path, kind, flag, description in _walk_crd(sub, f"{part}.", set(sub.get("required", []))):
-            lines.append(f"| `{path}` | {_cell(kind)} | {flag} | {_cell(description)} |")
-    return "\n".join(lines) + "\n"
-
-
 def installation_with_reference(text: str) -> str:
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     return text[:start] + "\n\n" + values_reference() + "\n\n" + text[end:]
@@ -126,13 +79,10 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="rewrite the generated docs")
     args = parser.parse_args()
     installation = installation_with_reference(INSTALLATION.read_text())
-    reference = crd_reference()
     if args.write:
         INSTALLATION.write_text(installation)
-        CRD_REFERENCE.write_text(reference)
     else:
         print(installation)
-        print(reference)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,6 @@ def test_installation_guide_has_the_current_values_reference() -> None:
     assert ref.installation_with_reference(text) == text, f"docs/installation.md is stale: {FIX}"
 
 
-def test_crd_reference_is_current() -> None:
-    assert ref.CRD_REFERENCE.read_text() == ref.crd_reference(), f"{ref.CRD_REFERENCE.name} is stale: {FIX}"
-
-
 def test_every_value_is_documented() -> None:
     table = ref.values_reference()
     for line in table.splitlines()[2:]:
