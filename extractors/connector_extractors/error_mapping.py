@@ -46,7 +46,10 @@ _AUTH_TEXT = re.compile(
     r"incorrect username or password|authentication failed",
     re.IGNORECASE,
 )
-_CONFIG_TEXT = re.compile(r"database \S+ does not exist|unknown database", re.IGNORECASE)
+_CONFIG_TEXT = re.compile(
+    r"database \S+ does not exist|unknown database|no credentials specified|no password supplied",
+    re.IGNORECASE,
+)
 _PERMISSION_TEXT = re.compile(r"permission denied|insufficient privilege|command denied", re.IGNORECASE)
 _NETWORK_TEXT = re.compile(
     r"could not translate host name|failed to resolve host|name or service not known|nodename nor servname|"
@@ -169,7 +172,12 @@ def classify(
             category, f"Permission denied for user {user!r} on {where}: {text}", PERMISSION_HINT
         )
     if category is ErrorCategory.INVALID_CONFIGURATION:
-        return ConnectorError(category, f"The connection settings for {where} are wrong: {text}")
+        hint = (
+            None
+            if password
+            else "No password was given: set OLC_SOURCE_PASSWORD or OLC_SOURCE_PASSWORD_FILE."
+        )
+        return ConnectorError(category, f"The connection settings for {where} are wrong: {text}", hint)
     if category is ErrorCategory.SOURCE_UNREACHABLE or (
         phase == "connect" and (_NETWORK_TEXT.search(text) or _is_operational(exc))
     ):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from connector_extractors.error_mapping import classify, scrub
 from connector_extractors.errors import ConnectorError, ErrorCategory
@@ -67,6 +69,36 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class NoAnswerError(TimeoutError):
+    """The server accepted the connection but did not complete the login in time."""
+
+
+def connect_within(engine: Engine, seconds: float) -> Connection:
+    """`engine.connect()`, or `NoAnswerError` after `seconds`.
+
+    Drivers' connect timeouts do not all cover the whole login: python-oracledb's bounds the TCP
+    connect only, so a server (or a middlebox) that accepts and then stays silent would hang the Job.
+    The connect runs in a daemon thread that is abandoned if it does not finish; the run then fails.
+    """
+    outcome: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["connection"] = engine.connect()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="connect", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise NoAnswerError(f"timed out: the server did not complete the login within {seconds:g}s")
+    if "error" in outcome:
+        raise outcome["error"]
+    connection: Connection = outcome["connection"]
+    return connection
+
+
 @contextmanager
 def open_session(config: RunConfig, password: str | None, fast: bool = True) -> Iterator[Session]:
     """Connect to the source read-only; errors are classified as connection failures."""
@@ -79,7 +111,7 @@ def open_session(config: RunConfig, password: str | None, fast: bool = True) -> 
     log.info("connecting to %s (read-only)", spec.display)
     try:
         try:
-            connection = engine.connect()
+            connection = connect_within(engine, config.timeouts.connect_seconds * 2 + 5)
         except Exception as exc:
             raise classify(exc, spec, password, "connect", config.timeouts.connect_seconds) from None
         try:

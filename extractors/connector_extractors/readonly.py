@@ -86,6 +86,8 @@ def create_readonly_engine(spec: ConnectionSpec, timeouts: Timeouts) -> Engine:
         def _mysql_readonly(dbapi_connection: Any, _record: Any) -> None:
             server = str(dbapi_connection.get_server_info())
             _run(dbapi_connection, *mysql_session_statements(server, statement_seconds))
+            # Logged in: from now on reads may take as long as a statement may (see urls).
+            dbapi_connection._read_timeout = statement_seconds
 
     elif spec.technology == "sqlite":
 

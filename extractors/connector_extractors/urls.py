@@ -68,9 +68,12 @@ def _server_connect_args(driver: Driver, timeouts: Timeouts) -> dict[str, Any]:
     if driver.technology == "redshift":
         return {"connect_timeout": seconds, "application_name": "online-connector"}
     if driver.technology in {"mysql", "mariadb"}:
+        # PyMySQL's connect_timeout covers the TCP connect only: the server's greeting is read with
+        # read_timeout, so that starts at the connect timeout too; `readonly` raises it to the
+        # statement timeout once the session is up.
         return {
             "connect_timeout": seconds,
-            "read_timeout": timeouts.statement_seconds,
+            "read_timeout": seconds,
             "write_timeout": timeouts.statement_seconds,
             "charset": "utf8mb4",
         }

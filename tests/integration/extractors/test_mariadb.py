@@ -127,6 +127,7 @@ def test_session_settings(catalog: MariaDBServer) -> None:
         read_only, limit = cursor.fetchone()
         assert int(read_only) == 1
         assert float(limit) == 42.0
+        assert raw._read_timeout == 42  # the greeting was read with the connect timeout
 
 
 def test_wrong_password_is_authentication_failed_without_the_password(

@@ -74,6 +74,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         ("oracle", DriverError(OracleErrorObject(1017, "ORA-01017: invalid username/password; logon denied")), "AuthenticationFailed"),
         ("oracle", DriverError(OracleErrorObject(1031, "ORA-01031: insufficient privileges")), "PermissionDenied"),
         ("oracle", DriverError(OracleErrorObject(12541, "ORA-12541: TNS:no listener")), "SourceUnreachable"),
+        ("oracle", DriverError(OracleErrorObject(4001, "DPY-4001: no credentials specified")), "InvalidConfiguration"),
         ("snowflake", DriverError("250001: Incorrect username or password was specified."), "AuthenticationFailed"),
     ],
 )  # fmt: skip

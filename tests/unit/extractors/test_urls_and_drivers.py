@@ -59,7 +59,8 @@ def test_mysql_family_uses_pymysql_with_timeouts(technology: str) -> None:
     spec = urls.build_connection(source(technology, host="h", username="u"), SECRET, TIMEOUTS)
     assert spec.url.drivername == "mysql+pymysql"
     assert spec.url.port == 3306
-    assert spec.connect_args["read_timeout"] == 60
+    assert spec.connect_args["read_timeout"] == 7  # the greeting; raised to 60 once logged in
+    assert spec.connect_args["write_timeout"] == 60
     assert spec.connect_args["connect_timeout"] == 7
 
 
