@@ -165,3 +165,23 @@ def test_a_configured_database_is_the_only_schema(catalog: MariaDBServer) -> Non
     )
     metadata = extract(cfg, catalog.admin_password).metadata
     assert [s.name for s in metadata.schemas] == ["sales"]
+
+
+def test_catalog_statements_per_run_do_not_grow_with_schemas(
+    catalog: MariaDBServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector_extractors.inspection.mysql import MySQLReader
+
+    counted: list[str] = []
+    real = MySQLReader._rows
+
+    def counting(self: MySQLReader, sql: str, params: Any = None) -> Any:
+        counted.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(MySQLReader, "_rows", counting)
+    extract(config(catalog, filters={"schemas": {"include": ["sales"]}}), catalog.admin_password)
+    one = len(counted)
+    counted.clear()
+    extract(config(catalog), catalog.admin_password)
+    assert len(counted) == one <= 4

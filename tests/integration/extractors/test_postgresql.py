@@ -261,3 +261,24 @@ def test_dropped_columns_and_keys_to_tables_outside_the_selection(catalog: Postg
         assert [(c.name, c.position) for c in columns] == [("id", 1), ("name", 2), ("email", 3)]
     finally:
         catalog.execute(DB, "DROP SCHEMA hr CASCADE")
+
+
+def test_catalog_statements_per_run_do_not_grow_with_schemas(
+    catalog: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One statement per kind per run: the count is the same for one schema as for all of them."""
+    from connector_extractors.inspection.postgresql import PostgresReader
+
+    counted: list[str] = []
+    real = PostgresReader._fetch
+
+    def counting(self: PostgresReader, sql: str, params: Any = None) -> Any:
+        counted.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(PostgresReader, "_fetch", counting)
+    extract(config(catalog, filters={"schemas": {"include": ["sales"]}}), catalog.admin_password)
+    one = len(counted)
+    counted.clear()
+    extract(config(catalog), catalog.admin_password)
+    assert len(counted) == one <= 6
