@@ -282,3 +282,15 @@ def test_catalog_statements_per_run_do_not_grow_with_schemas(
     counted.clear()
     extract(config(catalog), catalog.admin_password)
     assert len(counted) == one <= 6
+
+
+def test_few_tables_kept_by_the_filters_are_read_by_oid(catalog: PostgresServer) -> None:
+    """When table patterns keep few of the relations, columns and keys are selected by oid."""
+    cfg = config(catalog, filters={"tables": {"include": ["sales\\.order_lines", "Order Archive"]}})
+    fast = extract(cfg, catalog.admin_password).metadata
+    general = extract(cfg, catalog.admin_password, fast=False).metadata
+    assert [(s.name, [t.name for t in s.tables]) for s in fast.schemas] == [
+        ("Mixed Case", ["Order Archive"]),
+        ("sales", ["order_lines"]),
+    ]
+    assert without_sql_types(fast.to_dict()) == without_sql_types(general.to_dict())
