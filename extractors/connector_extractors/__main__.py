@@ -118,7 +118,6 @@ def run_import(
     started = time.monotonic()
     extraction = extract(config, password)
     metadata = extraction.metadata
-    content_hash = metadata.content_hash()
     counts = metadata.counts()
     warnings = list(extraction.warnings)
     described = (
@@ -126,6 +125,7 @@ def run_import(
         f"{counts['columns']} columns from {config.source.technology}"
     )
     if args.dry_run:
+        content_hash = metadata.content_hash()
         if args.output is not None:
             write_metadata(args.output, {"contentHash": content_hash, **metadata.to_dict()})
         return RunSummary(
@@ -138,7 +138,8 @@ def run_import(
             contentHash=content_hash,
         )
     outcome = push(config, token, metadata)
-    content_hash = outcome.content_hash or content_hash
+    # The client's hash covers the target too; the model's own (seconds on huge catalogs) only as a fallback.
+    content_hash = outcome.content_hash or metadata.content_hash()
     warnings += outcome.warnings
     if outcome.unchanged:
         result, verb = "Unchanged", "nothing changed since the last import"
