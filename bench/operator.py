@@ -179,6 +179,7 @@ def run(connections: int, runs: int, settle: float = 1.0) -> dict[str, Any]:
                 time.sleep(0.2)
             stop.set()
             latencies = [seen[n] - t for n, t in requested.items() if n in seen]
+            results["latencies_in_request_order"] = [round(x, 3) for x in latencies]
             results["jobs_started"] = len(latencies)
             if latencies:
                 results["request_to_job_p50_seconds"] = round(statistics.median(latencies), 3)

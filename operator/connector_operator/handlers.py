@@ -113,6 +113,8 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.client_timeout = 330
     settings.watching.chunk_size = 500
     settings.networking.request_timeout = 60
+    # Our handlers are level-based and idempotent: a short wait for kopf's own patch is enough.
+    settings.persistence.consistency_timeout = 1.0
     if SETTINGS.metrics_port >= 0 and _metrics is not None:
         starter = getattr(_metrics, "start_metrics_server", None)
         if starter is not None:
