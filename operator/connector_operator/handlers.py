@@ -395,12 +395,22 @@ def _owner(job: Mapping[str, Any]) -> tuple[str, str] | None:
 @kopf.on.event("batch", "v1", "jobs", labels={naming.MANAGED_BY: naming.MANAGER})
 async def job_changed(**kwargs: Any) -> None:
     """Async filter: most Job events (progress updates) need no work and no worker thread."""
-    if kwargs["event"].get("type") == "DELETED":
-        return
     body = kwargs["body"]
     annotations = body.get("metadata", {}).get("annotations") or {}
     labels = body.get("metadata", {}).get("labels") or {}
     job = _plain(body)
+    waiting = (
+        bool((job.get("spec") or {}).get("suspend")) and annotations.get(naming.ADMITTED_ANNOTATION) != "true"
+    )
+    if kwargs["event"].get("type") == "DELETED":
+        # A Job deleted before it was recorded (by hand, or finished while unrecorded) is recorded now,
+        # so that a run never silently disappears; skipped scheduled Jobs never started.
+        if annotations.get(naming.RECORDED_ANNOTATION) == "true" or (
+            waiting and labels.get(naming.TRIGGER_LABEL) == "schedule"
+        ):
+            return
+        await asyncio.to_thread(_handle_job, job, kwargs.get("secret_keys"), True)
+        return
     if status_rules.job_finished(job):
         if annotations.get(naming.RECORDED_ANNOTATION) == "true":
             return
@@ -413,14 +423,14 @@ async def job_changed(**kwargs: Any) -> None:
     await asyncio.to_thread(_handle_job, job, kwargs.get("secret_keys"))
 
 
-def _handle_job(job: dict[str, Any], secret_keys: Mapping[Any, Any] | None) -> None:
+def _handle_job(job: dict[str, Any], secret_keys: Mapping[Any, Any] | None, deleted: bool = False) -> None:
     owner = _owner(job)
     if owner is None:
         return
     namespace = job["metadata"]["namespace"]
     connection = Connection(name=owner[0], namespace=namespace, uid=owner[1])
     lookup = _lookup(secret_keys, namespace)
-    if status_rules.job_finished(job):
+    if deleted or status_rules.job_finished(job):
         _with_retries(lambda: record_job(connection, job))
         follow_up = kube().get_connection(namespace, connection.name)
         if follow_up is not None:

@@ -20,6 +20,7 @@ from connector_operator.job_builder import CONTAINER
 SUCCESSFUL = frozenset({"Succeeded", "PartialSuccess", "Unchanged"})
 CATEGORY_BY_EXIT_CODE = {code: category.value for category, code in EXIT_CODES.items()}
 MESSAGE_LIMIT = 1024
+JOB_DELETED = "JobDeleted"
 
 
 def now_text(moment: datetime | None = None) -> str:
@@ -112,7 +113,15 @@ def outcome(job: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
         record["request"] = annotations[naming.REQUEST_ANNOTATION]
     if annotations.get(naming.TARGET_KEY_ANNOTATION):
         record["targetKey"] = annotations[naming.TARGET_KEY_ANNOTATION]
-    if failed and failed.get("reason") == "DeadlineExceeded":
+    if not (complete or failed):
+        record.update(
+            result="Failed",
+            reason=JOB_DELETED,
+            message="the Job was deleted before it finished",
+            finishTime=now_text(),
+        )
+        record["durationSeconds"] = _duration(start, record["finishTime"])
+    elif failed and failed.get("reason") == "DeadlineExceeded":
         deadline = (job.get("spec") or {}).get("activeDeadlineSeconds")
         record.update(
             result="Failed",

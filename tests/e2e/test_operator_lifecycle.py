@@ -164,3 +164,19 @@ def test_scheduled_job_waits_for_admission_and_is_skipped_during_a_run(scenario:
     assert record["result"] in ("Succeeded", "PartialSuccess", "Unchanged"), record
     history = [h["job"] for h in scenario.get()["status"]["history"]]
     assert "sched-while-busy" not in history
+
+
+def test_a_running_job_deleted_by_hand_is_recorded_as_failed(scenario: Scenario) -> None:
+    scenario.apply()
+    scenario.sim.set_faults(latency_ms=1000)
+    request = scenario.request()
+    job = wait_for(lambda: scenario.get()["status"].get("activeJob"), what="the run to start")
+    scenario.cp.kubectl("delete", "job", job, "-n", scenario.ns, "--wait=false")
+    record = scenario.wait_run(request)
+    assert (record["result"], record["reason"]) == ("Failed", "JobDeleted"), record
+    body = scenario.get()
+    assert "activeJob" not in body["status"]
+    assert condition(body, "Running")["status"] == "False"  # type: ignore[index]
+    scenario.sim.set_faults(latency_ms=0)
+    again = scenario.run_and_wait()
+    assert again["result"] in ("Succeeded", "PartialSuccess"), again

@@ -180,3 +180,9 @@ def test_job_activity() -> None:
     assert not status.job_active(waiting)
     assert not status.job_active(job())
     assert status.job_finished(job())
+
+
+def test_a_job_deleted_before_it_finished_is_a_failed_run() -> None:
+    record = status.outcome(job(complete=False), [])
+    assert (record["result"], record["reason"]) == ("Failed", "JobDeleted")
+    assert record["finishTime"]
