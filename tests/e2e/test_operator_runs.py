@@ -224,3 +224,13 @@ def test_cli_run_test_status_logs(scenario: Scenario) -> None:
     helped = call("extract", "--help")
     assert helped.returncode == 0
     assert "online-connector-extract" in helped.stdout
+
+
+def test_a_run_over_its_deadline_is_a_timeout(scenario: Scenario) -> None:
+    scenario.apply(run={"timeoutSeconds": 30, "backoffLimit": 0})
+    scenario.sim.set_faults(latency_ms=20000)
+    record = scenario.run_and_wait(timeout=120)
+    assert (record["result"], record["reason"]) == ("Failed", "Timeout"), record
+    last = condition(scenario.get(), "LastRunSucceeded")
+    assert last is not None
+    assert last["reason"] == "Timeout"
