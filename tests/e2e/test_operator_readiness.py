@@ -118,3 +118,22 @@ def test_secret_label_and_api_host_policies(
     for secret in ("dg-token", "db-credentials"):
         cp.kubectl("label", "secret", secret, "-n", ns, "connectors.datagalaxy.com/allow-use=true")
     wait_for(lambda: ready_reason(cp, ns, "policy") == ("True", "Configured"), what="Ready after labelling")
+
+
+def test_invalid_spec_the_schema_cannot_catch(
+    control_plane: ControlPlane, namespace: str, operator_process: OperatorProcess
+) -> None:
+    cp, ns = control_plane, namespace
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=secret_doc("dg-token", token="t"))
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=secret_doc("db-credentials", password="p"))
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=connection_doc("badcron", schedule={"cron": "99 * * * *"}))
+    wait_for(lambda: ready_reason(cp, ns, "badcron") == ("False", "InvalidSpec"), what="InvalidSpec (cron)")
+    ready = condition(get_connection(cp, ns, "badcron"), "Ready")
+    assert ready is not None
+    assert "spec.schedule" in ready["message"]
+    zone = {"schedule": {"cron": "0 3 * * *", "timeZone": "Mars/Olympus_Mons"}}
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=connection_doc("badzone", **zone))
+    wait_for(lambda: ready_reason(cp, ns, "badzone") == ("False", "InvalidSpec"), what="InvalidSpec (zone)")
+    fixed = {"schedule": {"cron": "0 3 * * *", "timeZone": "Europe/Paris"}}
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=connection_doc("badzone", **fixed))
+    wait_for(lambda: ready_reason(cp, ns, "badzone") == ("True", "Configured"), what="Ready once fixed")
