@@ -220,6 +220,7 @@ def _reconcile_locked(body: dict[str, Any], connection: Connection, lookup: Secr
             next_run = status_rules.now_text(cron.next_run(schedule.cron, schedule.time_zone, _now()))
         except cron.CronError as error:
             verdict = Verdict(False, conditions.INVALID_SPEC, f"spec.schedule: {error}", verdict.spec)
+    updates = _handle_requests(body, connection, verdict)  # first: request-to-Job latency matters
     verdict = _sync_cronjob(connection, verdict, status)
     if (
         verdict.spec is None
@@ -228,7 +229,6 @@ def _reconcile_locked(body: dict[str, Any], connection: Connection, lookup: Secr
         or not verdict.ready
     ):
         next_run = None
-    updates = _handle_requests(body, connection, verdict)
 
     def mutate(current: dict[str, Any]) -> dict[str, Any]:
         now = status_rules.now_text()
