@@ -34,6 +34,14 @@ from connector_testbed.pod_spec import ConfigError, ContainerPlan, PodPlanner
 
 log = logging.getLogger("process-kubelet")
 MAX_TERMINATION_MESSAGE = 4096
+# What a container's command needs from the host: the Python environment and this project's sources.
+PRESERVED_PATHS = sorted(
+    {
+        str(Path(sys.prefix).resolve()),
+        str(Path(sys.base_prefix).resolve()),
+        str(Path(__file__).resolve().parents[2]),
+    }
+)
 
 
 def now() -> str:
@@ -216,6 +224,7 @@ class PodWorker(threading.Thread):
                     "env": plan.env,
                     "readOnlyRootFilesystem": plan.read_only_root,
                     "terminationMessageFile": str(plan.termination_file),
+                    "preserve": PRESERVED_PATHS,
                 }
             )
         )

@@ -33,15 +33,34 @@ def bind(source: str, target: str, read_only: bool) -> None:
         _mount(source, target, MS_BIND | MS_REMOUNT | MS_RDONLY)
 
 
+def _is_below(path: str, target: str) -> bool:
+    """Is `path` strictly inside `target`?"""
+    return os.path.commonpath([path, target]) == os.path.normpath(target) and os.path.normpath(
+        path
+    ) != os.path.normpath(target)
+
+
 def main() -> None:
     spec_path = Path(sys.argv[1])
     spec = json.loads(spec_path.read_text())
     spec_path.unlink()
     # Open every source first: a volume mounted over /tmp would otherwise hide sources that live under /tmp.
     handles = [os.open(mount["source"], os.O_PATH) for mount in spec["mounts"]]
+    targets = [str(mount["target"]) for mount in spec["mounts"]]
+    # Host paths the container's command needs (the Python environment, this project's sources) that a
+    # volume is about to hide (a checkout under /tmp with an emptyDir on /tmp): bound back afterwards.
+    shadowed = [
+        path
+        for path in spec.get("preserve", [])
+        if os.path.isdir(path) and any(_is_below(path, target) for target in targets)
+    ]
+    kept = [os.open(path, os.O_PATH) for path in shadowed]
     for handle, mount in zip(handles, spec["mounts"], strict=True):
         bind(f"/proc/self/fd/{handle}", mount["target"], bool(mount.get("readOnly")))
-    for handle in handles:
+    for handle, path in zip(kept, shadowed, strict=True):
+        os.makedirs(path, exist_ok=True)
+        bind(f"/proc/self/fd/{handle}", path, read_only=False)
+    for handle in handles + kept:
         os.close(handle)
     if spec.get("readOnlyRootFilesystem"):
         # Per-mount read-only flag on the root mount of this namespace only (after the binds: a bind copies
