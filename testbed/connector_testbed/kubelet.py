@@ -310,6 +310,7 @@ class ProcessKubelet:
         self.root.mkdir(parents=True, exist_ok=True)
         self.mounts = MountPoints()
         self.workers: dict[str, PodWorker] = {}
+        self.finished: set[str] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.log_port = 0
@@ -379,6 +380,8 @@ class ProcessKubelet:
     def forget(self, uid: str) -> None:
         with self.lock:
             self.workers.pop(uid, None)
+            # Events queued before the pod finished may still arrive (a lagging watch): never act on them.
+            self.finished.add(uid)
 
     def handle(self, pod: JSON) -> None:
         meta, spec = pod["metadata"], pod["spec"]
@@ -422,7 +425,7 @@ class ProcessKubelet:
             return
         phase = (pod.get("status") or {}).get("phase", "Pending")
         with self.lock:
-            if uid in self.workers:
+            if uid in self.workers or uid in self.finished:
                 return
             if phase in ("Succeeded", "Failed"):
                 return
