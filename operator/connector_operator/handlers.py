@@ -27,7 +27,7 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import conditions, cron, naming
+from connector_operator import conditions, cron, job_tracking, naming
 from connector_operator import status as status_rules
 from connector_operator.cronjob_builder import build_cronjob
 from connector_operator.job_builder import Connection, build_job
@@ -48,7 +48,10 @@ _kube: Kube | None = None
 _locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
 _queued_notices: set[tuple[str, str]] = set()
-_without_cronjob: set[str] = set()  # connection uids known to have no CronJob: saves a DELETE per reconcile
+_jobs = job_tracking.ActiveJobs()
+_without_cronjob: set[str] = set()
+_cronjob_verified: dict[str, tuple[str, float]] = {}  # uid -> (spec hash, when it was last ensured)
+CRONJOB_RECHECK_SECONDS = 60.0  # connection uids known to have no CronJob: saves a DELETE per reconcile
 
 
 def kube() -> Kube:
@@ -74,6 +77,11 @@ def _metric(name: str, *args: Any) -> None:
         function(*args)
     except Exception:  # metrics must never break reconciliation
         log.exception("metrics.%s failed", name)
+
+
+def _remember_indexes(kwargs: Mapping[str, Any]) -> None:
+    if _jobs.index is None and kwargs.get("jobs_by_connection") is not None:
+        _jobs.index = kwargs["jobs_by_connection"]
 
 
 def _lookup(index: Mapping[Any, Any] | None, namespace: str) -> SecretLookup:
@@ -138,6 +146,12 @@ def secret_keys(**kwargs: Any) -> dict[Any, Any]:
     return {(namespace, name): SecretInfo(keys=keys, labels=dict(labels))}
 
 
+@kopf.index("batch", "v1", "jobs", labels={naming.MANAGED_BY: naming.MANAGER})
+def jobs_by_connection(**kwargs: Any) -> dict[Any, Any]:
+    """(connection uid, mode) -> name and running state of each of the operator's Jobs."""
+    return job_tracking.index_entry(kwargs["body"])
+
+
 @kopf.index(GROUP, VERSION, PLURAL)
 def connections_by_secret(**kwargs: Any) -> dict[Any, Any]:
     namespace, name, spec = kwargs["namespace"], kwargs["name"], kwargs["spec"]
@@ -151,6 +165,7 @@ def connections_by_secret(**kwargs: Any) -> dict[Any, Any]:
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=3)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=3)
 def reconcile_connection(**kwargs: Any) -> None:
+    _remember_indexes(kwargs)
     plain = _plain(kwargs["body"])
     try:
         reconcile(plain, _lookup(kwargs.get("secret_keys"), plain["metadata"]["namespace"]), fresh=False)
@@ -168,11 +183,13 @@ async def connection_deleted(**kwargs: Any) -> None:
     with _locks_guard:
         _locks.pop(uid, None)
     _without_cronjob.discard(uid)
+    _cronjob_verified.pop(uid, None)
 
 
 @kopf.on.event("", "v1", "secrets")
 async def secret_changed(**kwargs: Any) -> None:
     """Async, so the many Secret events that concern no connection never wait for a worker thread."""
+    _remember_indexes(kwargs)
     event, namespace, name = kwargs["event"], kwargs["namespace"], kwargs["name"]
     if event.get("type") not in ("ADDED", "MODIFIED", "DELETED"):
         return  # the initial listing: resume handlers already evaluate every connection
@@ -295,12 +312,18 @@ def _sync_cronjob(connection: Connection, verdict: Verdict, status: dict[str, An
             if kube().delete_cronjob(connection.namespace, name):
                 log.info("schedule removed: deleted CronJob %s/%s", connection.namespace, name)
             _without_cronjob.add(connection.uid)
+            _cronjob_verified.pop(connection.uid, None)
         return verdict
     _without_cronjob.discard(connection.uid)
     previous = status_rules.previous_content_hash(status, target_key(spec))
     desired = build_cronjob(connection, spec, SETTINGS, ready=verdict.ready, previous_content_hash=previous)
+    wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
+    verified = _cronjob_verified.get(connection.uid)
+    if verified and verified[0] == wanted and time.monotonic() - verified[1] < CRONJOB_RECHECK_SECONDS:
+        return verdict  # applied moments ago: spare the API server a GET per reconcile
     try:
         kube().ensure_cronjob(desired)
+        _cronjob_verified[connection.uid] = (wanted, time.monotonic())
     except ApiException as error:
         if error.status == 422:
             detail = _api_message(error)
@@ -316,10 +339,13 @@ def _api_message(error: ApiException) -> str:
         return str(error.reason)
 
 
-def _active_jobs(connection: Connection, mode: str) -> list[dict[str, Any]]:
-    return [
-        j for j in kube().list_jobs(connection.namespace, connection.uid, mode) if status_rules.job_active(j)
-    ]
+def _active_jobs(connection: Connection, mode: str) -> list[str]:
+    """Names of the connection's running Jobs of one mode: from the index, else by a LIST call."""
+    names = _jobs.active(connection.uid, mode)
+    if names is not None:
+        return names
+    jobs = kube().list_jobs(connection.namespace, connection.uid, mode)
+    return [j["metadata"]["name"] for j in jobs if status_rules.job_active(j)]
 
 
 def _handle_requests(body: dict[str, Any], connection: Connection, verdict: Verdict) -> dict[str, Any]:
@@ -352,7 +378,7 @@ def _handle_requests(body: dict[str, Any], connection: Connection, verdict: Verd
             ),
         )
         name = job["metadata"]["name"]
-        active = [j for j in _active_jobs(connection, mode) if j["metadata"]["name"] != name]
+        active = [j for j in _active_jobs(connection, mode) if j != name]
         if active:
             notice = (connection.uid, request)
             if notice not in _queued_notices:
@@ -361,10 +387,11 @@ def _handle_requests(body: dict[str, Any], connection: Connection, verdict: Verd
                     body,
                     "Normal",
                     f"{key.capitalize()}Queued",
-                    f"{what} request {request!r} waits for {active[0]['metadata']['name']} to finish",
+                    f"{what} request {request!r} waits for {active[0]} to finish",
                 )
             continue
         created = kube().create_job(job)
+        _jobs.created(connection.uid, mode, name)
         updates[key] = request
         if mode == "import":
             updates["activeJob"] = name
@@ -395,7 +422,9 @@ def _owner(job: Mapping[str, Any]) -> tuple[str, str] | None:
 @kopf.on.event("batch", "v1", "jobs", labels={naming.MANAGED_BY: naming.MANAGER})
 async def job_changed(**kwargs: Any) -> None:
     """Async filter: most Job events (progress updates) need no work and no worker thread."""
+    _remember_indexes(kwargs)
     body = kwargs["body"]
+    _jobs.seen(body)
     annotations = body.get("metadata", {}).get("annotations") or {}
     labels = body.get("metadata", {}).get("labels") or {}
     job = _plain(body)
@@ -468,9 +497,9 @@ def admit_scheduled_job(connection: Connection, job: dict[str, Any], lookup: Sec
         elif spec is None or spec.schedule is None or spec.schedule.suspend:
             reason = "the schedule is suspended or removed"
         else:
-            active = [j for j in _active_jobs(connection, "import") if j["metadata"]["name"] != name]
+            active = [j for j in _active_jobs(connection, "import") if j != name]
             if active:
-                reason = f"run {active[0]['metadata']['name']} is still in progress"
+                reason = f"run {active[0]} is still in progress"
         if reason:
             kube().delete_job(namespace, name)
             kube().post_event(body, "Warning", "ScheduledRunSkipped", f"{name} skipped: {reason}")
