@@ -48,7 +48,7 @@ demo: venv system-deps binaries
 	$(PY) -m connector_testbed demo
 
 bench: venv system-deps binaries
-	$(PY) bench/extract.py && $(PY) bench/push.py && $(PY) bench/operator.py
+	$(PY) bench/extract.py && $(PY) bench/push.py && $(PY) bench/operator_scale.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 
-# This folder holds scripts named like standard modules (bench/operator.py): Python puts the script's
+# This folder holds scripts named like standard modules (there was once a bench/operator.py): Python puts the script's
 # folder first on sys.path, which would shadow them. Move it to the end before importing anything else.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]

@@ -15,7 +15,7 @@ import os
 import sys
 
 # Run as `python bench/push.py`, this directory is sys.path[0]: drop it, so that a module in bench/
-# (say bench/operator.py) can never shadow the standard library.
+# (say a bench/operator.py) can never shadow the standard library.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 

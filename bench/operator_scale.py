@@ -1,7 +1,7 @@
 # ruff: noqa: E402 - sys.path is fixed before the other imports (see below)
 """Benchmark of the operator on the testbed: reconcile many connections, start on-demand runs.
 
-    python bench/operator.py [--connections 500] [--runs 100]
+    python bench/operator_scale.py [--connections 500] [--runs 100]
 
 Prints (and writes to bench/results/operator.json):
 * the time from the first create until every connection has a current `observedGeneration` and
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import sys
 
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the standard
-# library's `operator` module: drop the folder before anything imports `operator`.
+# Run as a script, this file's folder comes first on sys.path, where a script named like a standard
+# module would shadow it: drop the folder before importing anything else.
 sys.path[:] = [p for p in sys.path if p.rstrip("/") != __file__.rpartition("/")[0]]
 
 import argparse
