@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import sys
 
-# This folder holds scripts named like standard modules (there was once a bench/operator.py): Python puts the script's
-# folder first on sys.path, which would shadow them. Move it to the end before importing anything else.
+# Python puts a script's folder first on sys.path, where a script named like a standard module would
+# shadow it. Move the folder to the end before importing anything else.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
 
