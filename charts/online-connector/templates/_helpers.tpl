@@ -84,6 +84,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["connectors.datagalaxy.com"]
   resources: ["onlineconnections/status"]
   verbs: ["get", "patch", "update"]
+# Jobs and CronJobs carry blockOwnerDeletion on their owner reference: clusters with the
+# OwnerReferencesPermissionEnforcement admission plugin (OpenShift) require this to create them.
+- apiGroups: ["connectors.datagalaxy.com"]
+  resources: ["onlineconnections/finalizers"]
+  verbs: ["update"]
 - apiGroups: ["batch"]
   resources: ["jobs", "cronjobs"]
   verbs: ["get", "list", "watch", "create", "delete", "patch"]

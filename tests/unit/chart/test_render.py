@@ -133,6 +133,7 @@ def test_images_by_tag_or_digest(helm: Helm) -> None:
 OPERATOR_NEEDS = [
     (GROUP, "onlineconnections", ["get", "list", "watch", "patch"]),
     (GROUP, "onlineconnections/status", ["get", "patch", "update"]),
+    (GROUP, "onlineconnections/finalizers", ["update"]),
     ("batch", "jobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("batch", "cronjobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("", "pods", ["get", "list", "watch"]),
