@@ -7,7 +7,6 @@ the operator; then a Secret and an OnlineConnection applied with kubectl, a run 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -25,7 +24,6 @@ from connector_testbed.simulator.server import SimulatorServer
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SQL = Path(__file__).parent / "sample_data" / "shop.sql"
 NAMESPACE = "datagalaxy-demo"
-RUN_ANNOTATION = "connectors.datagalaxy.com/run-requested"
 
 
 def step(title: str) -> None:
@@ -130,12 +128,16 @@ def run_demo(keep: bool = False) -> int:
                     cp, '{.status.conditions[?(@.type=="Ready")].status}', lambda v: v == "True", 60, "Ready"
                 )
                 show(cp, "get", "onlineconnections", "-n", NAMESPACE)
-                step("Requesting a run (what `online-connector run shop` does)")
-                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-                cp.kubectl(
-                    "-n", NAMESPACE, "annotate", "olc", "shop", f"{RUN_ANNOTATION}={stamp}", "--overwrite"
+                step("Requesting a run: online-connector run shop --wait")
+                cli = Path(sys.executable).parent / "online-connector"
+                print(f"$ online-connector run shop -n {NAMESPACE} --wait", flush=True)
+                subprocess.run(
+                    [str(cli), "run", "shop", "-n", NAMESPACE, "--wait", "--timeout", "180"],
+                    env=cp.env(),
+                    check=False,
+                    timeout=240,
                 )
-                result = wait_for(cp, "{.status.lastRun.result}", bool, 180, "run result")
+                result = wait_for(cp, "{.status.lastRun.result}", bool, 30, "run result")
                 show(cp, "get", "jobs", "-n", NAMESPACE)
                 show(cp, "get", "onlineconnections", "-n", NAMESPACE)
                 show(
