@@ -17,6 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from connector_extractors.run_config import FILE_TECHNOLOGIES, Technology
+from connector_extractors.run_summary import Result as RunResult
+
 GROUP = "connectors.datagalaxy.com"
 VERSION = "v1alpha1"
 KIND = "OnlineConnection"
@@ -25,19 +28,6 @@ SINGULAR = "onlineconnection"
 SHORT_NAMES = ("olc",)
 CATEGORIES = ("datagalaxy",)
 
-Technology = Literal[
-    "postgresql",
-    "mysql",
-    "mariadb",
-    "sqlserver",
-    "oracle",
-    "snowflake",
-    "redshift",
-    "sqlite",
-    "duckdb",
-]
-FILE_TECHNOLOGIES: frozenset[str] = frozenset({"sqlite", "duckdb"})
-RunResult = Literal["Succeeded", "PartialSuccess", "Unchanged", "Failed"]
 
 _CRON_RE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
 _LOCAL_HTTP_RE = re.compile(r"^http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/.*)?$")
