@@ -48,6 +48,18 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def pod_exec_command(spec_file: Path) -> tuple[list[str], dict[str, str]]:
+    """argv and env that run `connector_testbed.pod_exec` on a spec in a private mount namespace."""
+    prefix = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    args = ["unshare", *prefix, "--mount", "--propagation", "private", "--", sys.executable, "-m",
+            "connector_testbed.pod_exec", str(spec_file)]  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    return args, env
+
+
 class MountPoints:
     """Creates missing mount-point paths on the host and removes them when no pod uses them any more."""
 
@@ -229,23 +241,7 @@ class PodWorker(threading.Thread):
             )
         )
         started = now()
-        prefix = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-        args = [
-            "unshare",
-            *prefix,
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            sys.executable,
-            "-m",
-            "connector_testbed.pod_exec",
-            str(spec_file),
-        ]
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        }
+        args, env = pod_exec_command(spec_file)
         with plan.log_file.open("ab") as log_handle:
             process = subprocess.Popen(
                 args,

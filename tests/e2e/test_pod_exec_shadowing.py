@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from connector_testbed.kubelet import pod_exec_command
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,25 +36,8 @@ def test_preserved_paths_survive_a_volume_mounted_above_them(tmp_path: Path) -> 
             }
         )
     )
-    prefix = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    result = subprocess.run(
-        [
-            "unshare",
-            *prefix,
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            sys.executable,
-            "-m",
-            "connector_testbed.pod_exec",
-            str(spec),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "testbed")},
-    )
+    args, env = pod_exec_command(spec)
+    result = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "still here"
     # Outside the pod's namespace nothing changed: the volume stayed empty except for the mount point.
