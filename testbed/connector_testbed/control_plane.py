@@ -79,7 +79,15 @@ def _exit_on_sigterm() -> None:
 class ControlPlane:
     """Start with `with ControlPlane() as cp:`; `cp.kubeconfig` is all kubectl, kopf and clients need."""
 
-    def __init__(self, workdir: Path | None = None, *, kubelet: bool = True, log: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        kubelet: bool = True,
+        log: bool = True,
+        extra_controllers: tuple[str, ...] = (),
+    ) -> None:
+        self._extra_controllers = extra_controllers
         self._requested_dir = workdir
         self._with_kubelet = kubelet
         self._log = log
@@ -251,7 +259,7 @@ class ControlPlane:
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--leader-elect=false",
                 "--use-service-account-credentials=false",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(CONTROLLERS + self._extra_controllers)}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
                 "--kube-api-qps=500",

@@ -23,7 +23,8 @@ class KubeRest:
         cluster = config["clusters"][0]["cluster"]
         user = config["users"][0]["user"]
         self.server = str(cluster["server"])
-        context = ssl.create_default_context(cafile=cluster["certificate-authority"])
+        self.ca_file = Path(cluster["certificate-authority"])
+        context = ssl.create_default_context(cafile=str(self.ca_file))
         self._client = httpx.Client(
             base_url=self.server,
             verify=context,

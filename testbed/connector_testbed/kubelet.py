@@ -30,10 +30,11 @@ from typing import Any
 import httpx
 
 from connector_testbed.kube_rest import JSON, KubeRest
-from connector_testbed.pod_spec import ConfigError, ContainerPlan, PodPlanner
+from connector_testbed.pod_spec import ConfigError, ContainerPlan, Mount, PodPlanner
 
 log = logging.getLogger("process-kubelet")
 MAX_TERMINATION_MESSAGE = 4096
+SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 # What a container's command needs from the host: the Python environment and this project's sources.
 PRESERVED_PATHS = sorted(
     {
@@ -170,6 +171,7 @@ class PodWorker(threading.Thread):
             try:
                 volumes = planner.volumes()
                 plans = [planner.plan(c, volumes) for c in self.pod["spec"]["containers"]]
+                self._mount_service_account_token(plans)
                 return planner, plans
             except ConfigError as error:
                 for c in self.pod["spec"]["containers"]:
@@ -179,6 +181,52 @@ class PodWorker(threading.Thread):
                 self._patch_status("Pending")
                 self.deleted.wait(2.0)
         return None
+
+    def _mount_service_account_token(self, plans: list[ContainerPlan]) -> None:
+        """What ServiceAccount admission and the kubelet do together: a bound token, the CA and the namespace.
+
+        Only for pods that do not opt out with `automountServiceAccountToken: false`, and only when the
+        ServiceAccount exists (the testbed runs no ServiceAccount controller, so `default` may not).
+        """
+        spec = self.pod["spec"]
+        if spec.get("automountServiceAccountToken") is False:
+            return
+        account = spec.get("serviceAccountName") or "default"
+        namespace = self.meta["namespace"]
+        try:
+            response = self.kubelet.api.request(
+                "POST",
+                f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+                {
+                    "apiVersion": "authentication.k8s.io/v1",
+                    "kind": "TokenRequest",
+                    "spec": {
+                        "expirationSeconds": 3607,
+                        "boundObjectRef": {
+                            "apiVersion": "v1",
+                            "kind": "Pod",
+                            "name": self.meta["name"],
+                            "uid": self.meta["uid"],
+                        },
+                    },
+                },
+            )
+        except httpx.HTTPStatusError as error:
+            log.info(
+                "pod %s/%s: no service-account token (%s)",
+                namespace,
+                self.meta["name"],
+                error.response.status_code,
+            )
+            return
+        folder = self.dir / "volumes" / "kube-api-access"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "token").write_text(str((response or {})["status"]["token"]))
+        (folder / "ca.crt").write_bytes(self.kubelet.api.ca_file.read_bytes())
+        (folder / "namespace").write_text(namespace)
+        for plan in plans:
+            if not any(m.target == SERVICE_ACCOUNT_PATH for m in plan.mounts):
+                plan.mounts.append(Mount(folder, SERVICE_ACCOUNT_PATH, read_only=True))
 
     def _run(self) -> None:
         prepared = self._prepare()
