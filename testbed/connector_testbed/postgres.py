@@ -27,7 +27,6 @@ from psycopg.conninfo import make_conninfo
 
 from connector_testbed.local_process import (
     LOOPBACK,
-    free_port,
     remove_tree,
     run_checked,
     service_user,
@@ -35,6 +34,7 @@ from connector_testbed.local_process import (
     stop_server,
     wait_until_ready,
 )
+from connector_testbed.ports import free_port
 
 
 def postgres_bin_dir() -> Path:

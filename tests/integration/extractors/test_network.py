@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connector_testbed.local_process import free_port
+from connector_testbed.ports import free_port
 from tests.integration.extractors.runner import run_extractor
 
 pytestmark = pytest.mark.integration
