@@ -17,6 +17,7 @@ import http.server
 import json
 import logging
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -436,6 +437,9 @@ class ProcessKubelet:
                 worker = self.workers.get(uid)
             if worker is not None:
                 worker.kill()
+                worker.join(timeout=10)
+            # Like the real kubelet: a deleted pod's folder (Secret volumes, resolved env) goes away.
+            shutil.rmtree(self.root / "pods" / uid, ignore_errors=True)
             if spec.get("nodeName") in (self.node_name, None, ""):
                 try:
                     self.api.request(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,18 +164,38 @@ def test_missing_secret_waits_then_runs(control_plane: ControlPlane, namespace: 
 
 def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, namespace: str) -> None:
     setup_objects(control_plane, namespace)
-    control_plane.kubectl(
-        "-n", namespace, "apply", "-f", "-", input=json.dumps(job("slow", "import time; time.sleep(600)"))
-    )
+    script = f"import time; time.sleep(600)  # {namespace}"
+    control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("slow", script)))
     deadline = time.monotonic() + 30
+    pods: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
         if pods and pods[0].get("status", {}).get("phase") == "Running":
             break
         time.sleep(0.3)
+    assert pods, "the pod never ran"
+    pod_dir = control_plane.dir / "kubelet" / "pods" / pods[0]["metadata"]["uid"]
+    assert (pod_dir / "volumes" / "secret" / "password").exists()
+    assert processes_running(script)
     control_plane.kubectl("-n", namespace, "delete", "job", "slow", "--cascade=foreground", "--timeout=30s")
     pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
     assert pods == []
+    assert not processes_running(script)
+    # The pod's folder, with its Secret volume, is gone too.
+    assert not pod_dir.exists()
+
+
+def processes_running(marker: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(cmdline)
+    return found
 
 
 def test_restricted_namespace_rejects_privileged_pods(control_plane: ControlPlane, namespace: str) -> None:
