@@ -14,7 +14,6 @@ stdout, and the exit code is the error category's (0 on success).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -31,6 +30,7 @@ from connector_extractors.credentials import read_secret
 from connector_extractors.error_mapping import scrub
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.extract import extract
+from connector_extractors.metadata import SourceMetadata
 from connector_extractors.push import push
 from connector_extractors.run_config import (
     ENV_DATAGALAXY_TOKEN,
@@ -103,13 +103,18 @@ def write_summary(summary: RunSummary) -> None:
     print(report.render(summary), flush=True)
 
 
-def write_metadata(target: Path, document: dict[str, object]) -> None:
-    text = json.dumps(document, indent=1, ensure_ascii=False)
+def write_metadata(target: Path, metadata: SourceMetadata, content_hash: str) -> None:
+    """The dry-run document, streamed to the file (or stdout) as it is encoded."""
+    from connector_extractors.metadata_json import write_document  # noqa: PLC0415 - dry runs only
+
     if str(target) == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        target.write_text(text + "\n", encoding="utf-8")
-        log.info("metadata written to %s", target)
+        sys.stdout.flush()
+        write_document(metadata, content_hash, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    with target.open("wb") as stream:
+        size = write_document(metadata, content_hash, stream)
+    log.info("metadata written to %s (%d bytes)", target, size)
 
 
 def run_import(
@@ -127,7 +132,7 @@ def run_import(
     if args.dry_run:
         content_hash = metadata.content_hash()
         if args.output is not None:
-            write_metadata(args.output, {"contentHash": content_hash, **metadata.to_dict()})
+            write_metadata(args.output, metadata, content_hash)
         return RunSummary(
             mode="import",
             result="PartialSuccess" if warnings else "Succeeded",
