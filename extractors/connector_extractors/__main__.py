@@ -9,6 +9,10 @@ environment variable. Secrets come only from the environment or files: `OLC_SOUR
 `OLC_DATAGALAXY_TOKEN[_FILE]`. The summary (at most 4 KiB of JSON) is written to the path in
 `OLC_TERMINATION_MESSAGE_PATH` (default /dev/termination-log when writable), a readable version goes to
 stdout, and the exit code is the error category's (0 on success).
+
+Start-up is part of every run: each mode imports only what it uses (`python -X importtime` shows it).
+A dry run never loads the DataGalaxy client (httpx), nor does a check without a target; SQLAlchemy
+loads the configured technology's driver only. tests/unit/extractors/test_start_up.py holds that.
 """
 
 from __future__ import annotations
@@ -25,13 +29,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from connector_extractors import report
-from connector_extractors.check import run_check
 from connector_extractors.credentials import read_secret
-from connector_extractors.error_mapping import scrub
 from connector_extractors.errors import ConnectorError, ErrorCategory
-from connector_extractors.extract import extract
 from connector_extractors.metadata import SourceMetadata
-from connector_extractors.push import push
 from connector_extractors.run_config import (
     ENV_DATAGALAXY_TOKEN,
     ENV_RUN_CONFIG,
@@ -120,6 +120,8 @@ def write_metadata(target: Path, metadata: SourceMetadata, content_hash: str) ->
 def run_import(
     config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
 ) -> RunSummary:
+    from connector_extractors.extract import extract  # noqa: PLC0415 - SQLAlchemy: not for a bad config
+
     started = time.monotonic()
     extraction = extract(config, password)
     metadata = extraction.metadata
@@ -142,6 +144,8 @@ def run_import(
             warnings=warnings,
             contentHash=content_hash,
         )
+    from connector_extractors.push import push  # noqa: PLC0415 - not for dry runs
+
     outcome = push(config, token, metadata)
     # The client's hash covers the target too; the model's own (seconds on huge catalogs) only as a fallback.
     content_hash = outcome.content_hash or metadata.content_hash()
@@ -193,15 +197,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         password = read_secret(ENV_SOURCE_PASSWORD)
         token = read_secret(ENV_DATAGALAXY_TOKEN)
         if mode == "check":
+            from connector_extractors.check import run_check  # noqa: PLC0415 - check mode only
+
             summary = run_check(config, password, token)
         else:
             summary = run_import(config, args, password, token)
     except ConnectorError as error:
+        from connector_extractors.error_mapping import scrub  # noqa: PLC0415 - failures only
+
         log.error("%s", scrub(str(error), password, token, limit=2000))
         summary = failed(mode, error, started)
         write_summary(summary)
         return error.exit_code
     except Exception as exc:  # a bug: report it as InternalError, without secrets
+        from connector_extractors.error_mapping import scrub  # noqa: PLC0415 - failures only
+
         details = scrub(traceback.format_exc(), password, token, limit=8000)
         log.error("internal error: %s", details)
         internal = ConnectorError(
