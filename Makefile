@@ -28,8 +28,8 @@ crds: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check operator extractors testbed
-	$(VENV)/bin/mypy operator/connector_operator extractors/connector_extractors testbed/connector_testbed
+	$(VENV)/bin/ruff format --check operator extractors testbed tests bench
+	$(VENV)/bin/mypy operator/connector_operator extractors/connector_extractors testbed/connector_testbed tests bench
 	$(VENV)/bin/lint-imports
 
 # Test tiers (tests/conftest.py): a bare `pytest` is the unit tier; the others are opted into by --tier.

@@ -124,7 +124,7 @@ def test_job_runs_to_complete(control_plane: ControlPlane, namespace: str) -> No
     state = pod["status"]["containerStatuses"][0]["state"]  # type: ignore[index]
     assert state["terminated"]["exitCode"] == 0, state
     assert state["terminated"]["message"] == '{"result": "ok"}'
-    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])
     logs = control_plane.kubectl("-n", namespace, "logs", "job/ok").stdout
     assert "all good" in logs
 
@@ -136,7 +136,7 @@ def test_failing_pod_fails_the_job_with_exit_code_and_message(
     script = "import pathlib,sys; pathlib.Path('/dev/termination-log').write_text('it broke'); sys.exit(7)"
     control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("bad", script)))
     finished = wait_job(control_plane, namespace, "bad")
-    assert any(c["type"] == "Failed" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Failed" for c in finished["status"]["conditions"])
     pod = pod_of(control_plane, namespace, "bad")
     assert pod["status"]["phase"] == "Failed"  # type: ignore[index]
     terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]  # type: ignore[index]
@@ -166,7 +166,7 @@ def test_missing_secret_waits_then_runs(control_plane: ControlPlane, namespace: 
         "-n", namespace, "create", "secret", "generic", "creds", "--from-literal=password=x"
     )
     finished = wait_job(control_plane, namespace, "late")
-    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])
 
 
 def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, namespace: str) -> None:
