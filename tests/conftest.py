@@ -76,13 +76,16 @@ def tier_of(path: Path) -> str | None:
     return TIER_OF_FOLDER.get(parts[0]) if parts else None
 
 
-def selected_tiers(config: pytest.Config) -> set[str]:
-    """--tier values, plus the tiers of the paths named on the command line; the unit tier by default."""
-    chosen: set[str] = set(config.getoption("tier"))
-    if ALL in chosen or config.getoption("markexpr"):
-        return set(TIERS)  # -m decides among all tiers
-    for arg in config.args:
-        tier = tier_of(Path(config.invocation_params.dir, arg.split("::", 1)[0]))
+def selected_tiers(options: list[str], markexpr: str, args: list[str], cwd: Path) -> set[str]:
+    """--tier values, plus the tiers of the paths named on the command line; the unit tier by default.
+
+    With -m (a marker expression) every tier is a candidate and the expression decides.
+    """
+    chosen = set(options)
+    if ALL in chosen or markexpr:
+        return set(TIERS)
+    for arg in args:
+        tier = tier_of(cwd / arg.split("::", 1)[0])
         if tier is not None:
             chosen.add(tier)
     return chosen or {UNIT}
@@ -90,7 +93,9 @@ def selected_tiers(config: pytest.Config) -> set[str]:
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tiers = selected_tiers(config)
+    tiers = selected_tiers(
+        config.getoption("tier"), config.getoption("markexpr"), config.args, config.invocation_params.dir
+    )
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
