@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -20,7 +19,7 @@ DB = "olc_extract_pg"
 
 
 @pytest.fixture(scope="module")
-def catalog(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+def catalog(postgres_server: PostgresServer) -> PostgresServer:
     postgres_server.create_database(DB)
     postgres_server.execute(DB, POSTGRES_SQL)
     return postgres_server
