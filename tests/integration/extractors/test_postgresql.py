@@ -294,3 +294,12 @@ def test_few_tables_kept_by_the_filters_are_read_by_oid(catalog: PostgresServer)
         ("sales", ["order_lines"]),
     ]
     assert without_sql_types(fast.to_dict()) == without_sql_types(general.to_dict())
+
+
+def test_a_table_exclude_never_removes_a_schema(catalog: PostgresServer) -> None:
+    everything = set(names(extract(config(catalog), catalog.admin_password).metadata))
+    cfg = config(catalog, filters={"tables": {"exclude": [".*tmp.*", "user"]}})
+    found = names(extract(cfg, catalog.admin_password).metadata)
+    assert set(found) == everything
+    assert found["public"] == []  # its only table is excluded: the schema stays, empty
+    assert found["empty_schema"] == []
