@@ -42,6 +42,9 @@ class Column:
     scale: int | None = None
     default: str | None = None
     comment: str | None = None
+    # The allowed values of an enumerated type (PostgreSQL enum, MySQL ENUM or SET), in declared order;
+    # None for every other type, and then left out of `to_dict` (documents without enums are unchanged).
+    enum_values: tuple[str, ...] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -125,10 +128,19 @@ class SourceMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy as plain dicts and lists (slow on large models: tests and tools only)."""
-        return asdict(self)
+        return asdict(self, dict_factory=_without_absent_enum_values)
 
     def content_hash(self) -> str:
         """A stable hash of the whole model (same catalog, same hash); see `metadata_json`."""
         from connector_extractors.metadata_json import content_hash  # noqa: PLC0415 - import cycle
 
         return content_hash(self)
+
+
+# Fields left out of the JSON when they are None (metadata_json drops them from the encoded bytes too).
+ABSENT_WHEN_NONE = ("enum_values",)
+
+
+def _without_absent_enum_values(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`asdict`'s dict factory: a column's `enum_values` only when it has some."""
+    return {key: value for key, value in pairs if key not in ABSENT_WHEN_NONE or value is not None}

@@ -7,11 +7,14 @@ time, so neither a dict copy of the model nor the whole document is ever held in
 bytes go to the hash or to the output file as they are produced.
 
 The bytes are exactly those of the former encoders, so hashes and files stay comparable across versions:
-- the content hash is sha256 of `json.dumps(asdict(model), sort_keys=True, separators=(",", ":"))`
+- the content hash is sha256 of `json.dumps(model.to_dict(), sort_keys=True, separators=(",", ":"))`
   (ASCII-escaped, keys sorted);
-- the dry-run document is `json.dumps({"contentHash": …, **asdict(model)}, indent=1,
+- the dry-run document is `json.dumps({"contentHash": …, **model.to_dict()}, indent=1,
   ensure_ascii=False)` plus a newline (UTF-8, keys in field order).
-The unit tests compare both with those stdlib expressions on awkward text.
+`to_dict` leaves out the fields of `ABSENT_WHEN_NONE` when they are None; msgspec writes every field, so
+those are cut from the encoded bytes: `,"name":null` with an unescaped quote can only be a key (inside a
+JSON string a quote is always escaped), and no such field is ever an object's first. The unit tests
+compare both encodings with those stdlib expressions on awkward text.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
+
+from connector_extractors.metadata import ABSENT_WHEN_NONE
 
 if TYPE_CHECKING:
     from connector_extractors.metadata import SourceMetadata, Table
@@ -32,6 +36,15 @@ _FIELD_ORDER = msgspec.json.Encoder()
 _SORTED = msgspec.json.Encoder(order="sorted")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x00-\x7e]")  # control characters are escaped by msgspec already
 _TABLE_INDENT = b"    "  # a table's depth in the document: {"schemas": [{"tables": [ here
+_ABSENT = tuple(b',"' + name.encode() + b'":null' for name in ABSENT_WHEN_NONE)
+
+
+def _encode_table(encoder: msgspec.json.Encoder, table: Table) -> bytes:
+    """One table, compact, without the None-valued fields that `to_dict` leaves out."""
+    encoded = encoder.encode(table)
+    for absent in _ABSENT:
+        encoded = encoded.replace(absent, b"")
+    return encoded
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -59,7 +72,7 @@ def _hash_pieces(metadata: SourceMetadata) -> Iterator[bytes]:
         for index, table in enumerate(schema.tables):
             if index:
                 yield b","
-            yield _ascii(_SORTED.encode(table))
+            yield _ascii(_encode_table(_SORTED, table))
         yield b"]}"
     yield b'],"technology":' + _ascii(_SORTED.encode(metadata.technology)) + b"}"
 
@@ -71,14 +84,14 @@ def content_hash(metadata: SourceMetadata) -> str:
         for piece in _hash_pieces(metadata):
             digest.update(piece)
     except UnicodeEncodeError:  # a lone surrogate: only the standard module escapes those
-        text = json.dumps(asdict(metadata), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(metadata.to_dict(), sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode())
     return "sha256:" + digest.hexdigest()
 
 
 def _table(table: Table) -> bytes:
     """One table indented as in the document (indent 1, at depth 4)."""
-    formatted = msgspec.json.format(_FIELD_ORDER.encode(table), indent=1)
+    formatted = msgspec.json.format(_encode_table(_FIELD_ORDER, table), indent=1)
     return _TABLE_INDENT + formatted.replace(b"\n", b"\n" + _TABLE_INDENT)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict
 
 import pytest
 
@@ -27,12 +26,12 @@ AWKWARD = "".join(chr(i) for i in range(0x00, 0x100)) + "日本語\u2028\u2029\u
 
 
 def reference_hash(metadata: SourceMetadata) -> str:
-    text = json.dumps(asdict(metadata), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(metadata.to_dict(), sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def reference_document(metadata: SourceMetadata, digest: str) -> bytes:
-    text = json.dumps({"contentHash": digest, **asdict(metadata)}, indent=1, ensure_ascii=False)
+    text = json.dumps({"contentHash": digest, **metadata.to_dict()}, indent=1, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
 
@@ -44,6 +43,8 @@ def awkward_table(name: str) -> Table:
             Column("id", 1, "bigint", "integer", False),
             Column(AWKWARD, 2, 'numeric(12,2) "q"', "decimal", True, None, 12, 2, "0.00", AWKWARD),
             Column("ünïcode", 3, "character varying(20)", "string", True, 20, comment="C'est \\ ça"),
+            Column("mood", 4, "mood", "string", True, enum_values=("sad", AWKWARD, ',"enum_values":null')),
+            Column(',"enum_values":null', 5, "text", "string", True, default=',"enum_values":null}'),
         ],
         comment=AWKWARD,
         primary_key=PrimaryKey(None, ("id",)),
