@@ -56,7 +56,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
 
 
-def _ascii(encoded: bytes) -> bytes:
+def ascii_json(encoded: bytes) -> bytes:
     """`encoded` with every character outside printable ASCII escaped (`ensure_ascii=True`'s output)."""
     if encoded.isascii() and b"\x7f" not in encoded:
         return encoded
@@ -65,16 +65,16 @@ def _ascii(encoded: bytes) -> bytes:
 
 def _hash_pieces(metadata: SourceMetadata) -> Iterator[bytes]:
     """The canonical form in pieces: `{"database":…,"schemas":[{"name":…,"tables":[…]}],"technology":…}`."""
-    yield b'{"database":' + _ascii(_SORTED.encode(metadata.database)) + b',"schemas":['
+    yield b'{"database":' + ascii_json(_SORTED.encode(metadata.database)) + b',"schemas":['
     for number, schema in enumerate(metadata.schemas):
-        yield (b',{"name":' if number else b'{"name":') + _ascii(_SORTED.encode(schema.name))
+        yield (b',{"name":' if number else b'{"name":') + ascii_json(_SORTED.encode(schema.name))
         yield b',"tables":['
         for index, table in enumerate(schema.tables):
             if index:
                 yield b","
-            yield _ascii(_encode_table(_SORTED, table))
+            yield ascii_json(_encode_table(_SORTED, table))
         yield b"]}"
-    yield b'],"technology":' + _ascii(_SORTED.encode(metadata.technology)) + b"}"
+    yield b'],"technology":' + ascii_json(_SORTED.encode(metadata.technology)) + b"}"
 
 
 def content_hash(metadata: SourceMetadata) -> str:

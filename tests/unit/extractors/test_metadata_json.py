@@ -91,3 +91,11 @@ def test_the_hash_follows_every_field() -> None:
     base = MODELS["awkward"]
     changed = SourceMetadata(base.technology, base.database, [Schema("main", [awkward_table("t2")])])
     assert content_hash(changed) != content_hash(base)
+
+
+def test_the_push_path_sends_the_former_bytes_too() -> None:
+    from connector_extractors.datagalaxy import bulktree
+
+    table = awkward_table(AWKWARD)
+    for value in (bulktree.table_node(table), bulktree.model_fields(Schema(AWKWARD)), {"n": None, "f": 1.5}):
+        assert bulktree._dumps(value) == json.dumps(value, separators=(",", ":"))
