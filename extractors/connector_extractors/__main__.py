@@ -18,12 +18,14 @@ loads the configured technology's driver only. tests/unit/extractors/test_start_
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -117,13 +119,30 @@ def write_metadata(target: Path, metadata: SourceMetadata, content_hash: str) ->
     log.info("metadata written to %s (%d bytes)", target, size)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while SQLAlchemy and the driver load and the extraction runs.
+
+    Loading them allocates a few hundred thousand objects, none of them garbage, and the collector's
+    passes over them cost about 0.1 s of CPU per run; the extraction itself builds no cycles either.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def run_import(
     config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
 ) -> RunSummary:
-    from connector_extractors.extract import extract  # noqa: PLC0415 - SQLAlchemy: not for a bad config
-
     started = time.monotonic()
-    extraction = extract(config, password)
+    with collector_paused():
+        from connector_extractors.extract import extract  # noqa: PLC0415 - SQLAlchemy: not for a bad config
+
+        extraction = extract(config, password)
     metadata = extraction.metadata
     counts = metadata.counts()
     warnings = list(extraction.warnings)
