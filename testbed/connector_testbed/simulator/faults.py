@@ -25,6 +25,7 @@ class Faults:
     mid_batch_fail_next: int = 0  # the next N bulktree requests write half of the batch, then answer 500
     rate_limit_next: int = 0  # the next N API requests answer 429
     bad_token: bool = False  # every token is refused
+    refused_keys: tuple[str, ...] = ()  # key rows naming one of these (pkName / fkTechnicalName) get a 400
     seed: int = 0
 
 
@@ -50,6 +51,7 @@ def _coerce(cls: type[Any], current: Any, changes: dict[str, Any]) -> Any:
         raise ValueError(f"unknown {cls.__name__.lower()} switch(es): {', '.join(sorted(unknown))}")
     if changes.get("unknown_attributes", "refuse") not in ("refuse", "drop"):
         raise ValueError("unknown_attributes must be 'refuse' or 'drop'")
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
     return replace(current, **changes)
 
 

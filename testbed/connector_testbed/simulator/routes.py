@@ -168,9 +168,21 @@ def post_source(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     return 201, {"id": source_id, "location": f"/sources/{version_id}/{source_id}"}
 
 
+def _refuse_poisoned_rows(request: Request) -> None:
+    """The `refused_keys` fault: a row the service refuses for a reason the client cannot foresee."""
+    poisoned = set(request.switches.faults.refused_keys)
+    if not poisoned or not isinstance(request.body, list):
+        return
+    for number, row in enumerate(request.body, start=1):
+        name = row.get("pkName") or row.get("fkTechnicalName") if isinstance(row, dict) else None
+        if name in poisoned:
+            raise ApiError(400, f"Row {number}: key '{name}' cannot be imported")
+
+
 def put_keys(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     version_id, source_id = match["version"], match["source"]
     request.store.check_version(request.caller, version_id)
+    _refuse_poisoned_rows(request)
     if match["which"] == "primaryKeys":
         return 200, keys.put_primary_keys(request.store.db, version_id, source_id, request.body)
     composite = request.switches.limits.composite_foreign_keys
