@@ -6,16 +6,17 @@ of connections); a connection known to have none is not sent a DELETE per reconc
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import conditions, naming
+from connector_operator import naming
 from connector_operator import status as status_rules
+from connector_operator.api_errors import permanent_error
+from connector_operator.conditions import Reason
 from connector_operator.cronjob_builder import build_cronjob
 from connector_operator.job_builder import Connection
+from connector_operator.models import OnlineConnectionStatus
 from connector_operator.operator_state import OperatorState
 from connector_operator.run_config_render import target_key
 from connector_operator.secrets_check import Verdict
@@ -23,15 +24,8 @@ from connector_operator.secrets_check import Verdict
 log = logging.getLogger("connector_operator")
 
 
-def api_message(error: ApiException) -> str:
-    try:
-        return str(json.loads(error.body or "{}").get("message", error.reason))[:512]
-    except (TypeError, ValueError):
-        return str(error.reason)
-
-
 def sync_cronjob(
-    state: OperatorState, connection: Connection, verdict: Verdict, status: dict[str, Any]
+    state: OperatorState, connection: Connection, verdict: Verdict, status: OnlineConnectionStatus
 ) -> Verdict:
     spec = verdict.spec
     name = naming.cronjob_name(connection.name)
@@ -55,9 +49,12 @@ def sync_cronjob(
     try:
         state.kube.ensure_cronjob(desired)
         state.cronjob_ensured(connection.uid, wanted)
-    except ApiException as error:
-        if error.status == 422:
-            detail = api_message(error)
-            return Verdict(False, conditions.INVALID_SPEC, f"spec.schedule rejected: {detail}", spec)
-        raise
+    except (ApiException, ValueError, TypeError) as error:
+        detail = permanent_error(error)
+        if detail is None:
+            raise
+        # The old CronJob no longer matches the spec: it must not keep firing.
+        state.kube.delete_cronjob(connection.namespace, name)
+        state.cronjob_verified.pop(connection.uid, None)
+        return Verdict(False, Reason.SPEC_REJECTED, f"CronJob refused: {detail}", spec)
     return verdict

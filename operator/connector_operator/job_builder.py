@@ -86,9 +86,9 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
 def _resources(spec: OnlineConnectionSpec) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     if spec.run.resources.requests:
-        resources["requests"] = {str(k): v for k, v in spec.run.resources.requests.items()}
+        resources["requests"] = {str(k): str(v) for k, v in spec.run.resources.requests.items()}
     if spec.run.resources.limits:
-        resources["limits"] = {str(k): v for k, v in spec.run.resources.limits.items()}
+        resources["limits"] = {str(k): str(v) for k, v in spec.run.resources.limits.items()}
     return resources
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from connector_operator.models import GROUP
 
@@ -22,6 +23,13 @@ ADMITTED_ANNOTATION = f"{GROUP}/admitted"
 SPEC_HASH_ANNOTATION = f"{GROUP}/spec-hash"
 TARGET_KEY_ANNOTATION = f"{GROUP}/target-key"
 KOPF_PREFIX = f"operator.{GROUP}"
+REQUEST_LIMIT = 128
+_REQUEST = re.compile(r"^[!-~]([ -~]*[!-~])?$")  # printable ASCII, no surrounding spaces
+
+
+def valid_request(value: object) -> bool:
+    """Whether a run-/test-requested value can be used (in a Job annotation, in status)."""
+    return isinstance(value, str) and len(value) <= REQUEST_LIMIT and bool(_REQUEST.match(value))
 
 
 def short_hash(*parts: str, length: int = 8) -> str:

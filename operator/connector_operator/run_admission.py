@@ -11,7 +11,9 @@ from typing import Any
 
 from connector_operator import conditions, naming
 from connector_operator import status as status_rules
+from connector_operator.conditions import EventReason
 from connector_operator.job_builder import Connection
+from connector_operator.models import OnlineConnectionStatus
 from connector_operator.operator_state import OperatorState
 from connector_operator.run_requests import active_jobs
 from connector_operator.secrets_check import SecretLookup, evaluate
@@ -44,7 +46,7 @@ def admit_scheduled_job(
                 reason = f"run {active[0]} is still in progress"
         if reason:
             kube.delete_job(namespace, name)
-            kube.post_event(body, "Warning", "ScheduledRunSkipped", f"{name} skipped: {reason}")
+            kube.post_event(body, "Warning", EventReason.SCHEDULED_RUN_SKIPPED, f"{name} skipped: {reason}")
             log.info("skipped scheduled job %s/%s: %s", namespace, name, reason)
             return
         kube.patch_job(
@@ -53,19 +55,13 @@ def admit_scheduled_job(
             {"metadata": {"annotations": {naming.ADMITTED_ANNOTATION: "true"}}, "spec": {"suspend": False}},
         )
 
-        def mutate(current: dict[str, Any]) -> dict[str, Any]:
-            current["activeJob"] = name
-            current["conditions"] = conditions.set_condition(
-                current.get("conditions") or [],
-                conditions.RUNNING,
-                True,
-                conditions.RUN_IN_PROGRESS,
-                f"scheduled run {name} in progress",
-                generation=None,
-                now=status_rules.now_text(),
+        def mutate(current: OnlineConnectionStatus) -> OnlineConnectionStatus:
+            current.active_job = name
+            current.conditions = conditions.set_condition(
+                current.conditions, conditions.running(name, scheduled=True), now=status_rules.now_text()
             )
             return current
 
-        kube.update_status(namespace, connection.name, mutate, body=body)
-        kube.post_event(body, "Normal", "RunStarted", f"{name} (schedule)")
+        kube.update_status(namespace, connection.name, status_rules.typed(mutate), body=body)
+        kube.post_event(body, "Normal", EventReason.RUN_STARTED, f"{name} (schedule)")
         log.info("admitted scheduled job %s/%s", namespace, name)

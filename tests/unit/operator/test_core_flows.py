@@ -250,7 +250,7 @@ def test_a_cronjob_refused_by_the_api_server_makes_the_connection_not_ready(worl
     world.connection(schedule={"cron": "0 2 * * *"})
     ready = world.condition("Ready")
     assert ready["status"] == "False"
-    assert ready["reason"] == "InvalidSpec"
+    assert ready["reason"] == "SpecRejected"
     assert "spec.schedule" in ready["message"]
 
 
