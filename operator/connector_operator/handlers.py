@@ -22,7 +22,15 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import job_events, job_tracking, kopf_tuning, naming, operator_state, secret_index
+from connector_operator import (
+    cronjob_watch,
+    job_events,
+    job_tracking,
+    kopf_tuning,
+    naming,
+    operator_state,
+    secret_index,
+)
 from connector_operator.models import GROUP, PLURAL, VERSION
 from connector_operator.reconcile import reconcile, reevaluate
 from connector_operator.secrets_check import referenced_secrets
@@ -136,3 +144,21 @@ async def job_changed(
     if job_events.needs_work(job, deleted):
         lookup = secret_index.lookup(secret_keys, namespace)
         await asyncio.to_thread(job_events.handle_job, state, job, lookup, deleted)
+
+
+@kopf.on.event("batch", "v1", "cronjobs", labels={naming.MANAGED_BY: naming.MANAGER})
+async def cronjob_changed(
+    *,
+    event: kopf.RawEvent,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: kopf.Memo,
+    secret_keys: Index | None = None,
+    **_: Any,
+) -> None:
+    """A CronJob edited or deleted by someone else is repaired (compared in memory, no API call)."""
+    state = operator_state.from_memo(memo)
+    cronjob = copy.deepcopy(dict(body))
+    if cronjob_watch.needs_repair(state, cronjob, event.get("type") == "DELETED"):
+        lookup = secret_index.lookup(secret_keys, namespace)
+        await asyncio.to_thread(cronjob_watch.repair, state, cronjob, lookup)

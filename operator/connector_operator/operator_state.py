@@ -42,6 +42,10 @@ class OperatorState:
     without_cronjob: set[str] = field(default_factory=set)
     # uid -> (spec hash, when the CronJob was last ensured)
     cronjob_verified: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # connection uid -> uid of its CronJob, and the CronJob last rendered for it (drift checks)
+    cronjob_uids: dict[str, str] = field(default_factory=dict)
+    cronjob_desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _repairs: dict[str, float] = field(default_factory=dict)
     _kube: Kube | None = None
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -81,16 +85,36 @@ class OperatorState:
             verified and verified[0] == spec_hash and self.clock() - verified[1] < CRONJOB_RECHECK_SECONDS
         )
 
-    def cronjob_ensured(self, uid: str, spec_hash: str) -> None:
+    def cronjob_ensured(
+        self, uid: str, spec_hash: str, desired: dict[str, Any], cronjob_uid: str | None
+    ) -> None:
         self.cronjob_verified[uid] = (spec_hash, self.clock())
+        self.cronjob_desired[uid] = desired
+        if cronjob_uid:
+            self.cronjob_uids[uid] = cronjob_uid
+
+    def cronjob_gone(self, uid: str) -> None:
+        self.cronjob_verified.pop(uid, None)
+        self.cronjob_desired.pop(uid, None)
+        self.cronjob_uids.pop(uid, None)
+
+    def repair_allowed(self, uid: str) -> bool:
+        """At most one drift repair per connection and minute."""
+        now = self.clock()
+        with self._guard:
+            if now - self._repairs.get(uid, -CRONJOB_RECHECK_SECONDS) < CRONJOB_RECHECK_SECONDS:
+                return False
+            self._repairs[uid] = now
+            return True
 
     def forget(self, uid: str) -> None:
         """Drop everything kept about a deleted connection."""
         with self._guard:
             self._locks.pop(uid, None)
             self._queued_notices.pop(uid, None)
+            self._repairs.pop(uid, None)
         self.without_cronjob.discard(uid)
-        self.cronjob_verified.pop(uid, None)
+        self.cronjob_gone(uid)
 
 
 def build(settings: Settings) -> OperatorState:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connector_operator import conditions, naming
+from connector_operator import conditions, naming, owned
 from connector_operator import status as status_rules
 from connector_operator.conditions import EventReason
+from connector_operator.cronjob_builder import build_cronjob
 from connector_operator.job_builder import Connection
-from connector_operator.models import OnlineConnectionStatus
+from connector_operator.models import OnlineConnectionSpec, OnlineConnectionStatus
 from connector_operator.operator_state import OperatorState
+from connector_operator.run_config_render import target_key
 from connector_operator.run_requests import active_jobs
 from connector_operator.secrets_check import SecretLookup, evaluate
 
@@ -41,8 +43,11 @@ def admit_scheduled_job(
         elif spec is None or spec.schedule is None or spec.schedule.suspend:
             reason = "the schedule is suspended or removed"
         else:
+            drift = template_drift(state, connection, spec, body, job)
             active = [j for j in active_jobs(state, connection, "import") if j != name]
-            if active:
+            if drift:
+                reason = f"its spec differs from the one the operator renders ({', '.join(drift[:3])})"
+            elif active:
                 reason = f"run {active[0]} is still in progress"
         if reason:
             kube.delete_job(namespace, name)
@@ -65,3 +70,23 @@ def admit_scheduled_job(
         kube.update_status(namespace, connection.name, status_rules.typed(mutate), body=body)
         kube.post_event(body, "Normal", EventReason.RUN_STARTED, f"{name} (schedule)")
         log.info("admitted scheduled job %s/%s", namespace, name)
+
+
+def template_drift(
+    state: OperatorState,
+    connection: Connection,
+    spec: OnlineConnectionSpec,
+    body: dict[str, Any],
+    job: dict[str, Any],
+) -> list[str]:
+    """Where a scheduled Job's spec differs from the CronJob's job template the operator renders."""
+    desired = build_cronjob(
+        connection,
+        spec,
+        state.settings,
+        ready=True,
+        previous_content_hash=status_rules.previous_content_hash(
+            status_rules.read(body.get("status")), target_key(spec)
+        ),
+    )
+    return owned.differences(desired["spec"]["jobTemplate"]["spec"], job.get("spec") or {}, "spec")

@@ -20,8 +20,12 @@ from connector_operator.operator_state import OperatorState
 log = logging.getLogger("connector_operator")
 
 
-def record_job(state: OperatorState, connection: Connection, job: dict[str, Any]) -> None:
-    """Write a finished Job's outcome to the connection's status and post its Event: exactly once."""
+def record_job(state: OperatorState, connection: Connection, job: dict[str, Any]) -> dict[str, Any] | None:
+    """Write a finished Job's outcome to the connection's status and post its Event: exactly once.
+
+    Returns the connection as it is now (as written, or as read when there was nothing to write),
+    so the follow-up reconcile needs no second read; None when the connection is gone.
+    """
     kube = state.kube
     metadata = job["metadata"]
     name, namespace = metadata["name"], metadata["namespace"]
@@ -29,7 +33,7 @@ def record_job(state: OperatorState, connection: Connection, job: dict[str, Any]
     with state.connection_lock(connection.uid):
         body = kube.get_connection(namespace, connection.name)
         if body is None or body["metadata"].get("uid") != connection.uid:
-            return
+            return None
         record = status_rules.outcome(job, kube.list_pods(namespace, name))
         history_limit = _history_limit(body)
         now = status_rules.now_text()
@@ -41,7 +45,7 @@ def record_job(state: OperatorState, connection: Connection, job: dict[str, Any]
                 return status_rules.apply_test(current, record, now=now)
             return status_rules.apply_run(current, record, history_limit=history_limit, now=now)
 
-        written = kube.update_status(namespace, connection.name, status_rules.typed(mutate), body=body)
+        written = kube.write_status(namespace, connection.name, status_rules.typed(mutate), body=body)
         if written is not None:
             kind, reason, message = status_rules.event_for(record, test=test)
             kube.post_event(body, kind, reason, message)
@@ -66,6 +70,7 @@ def record_job(state: OperatorState, connection: Connection, job: dict[str, Any]
             if error.status != 404:
                 raise
         prune_jobs(state, connection, history_limit, "check" if test else "import")
+        return written if written is not None else body
 
 
 def _history_limit(body: dict[str, Any]) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import naming
+from connector_operator import naming, owned
 from connector_operator import status as status_rules
 from connector_operator.api_errors import permanent_error
 from connector_operator.conditions import QUEUED, REJECTED, STARTED, Reason
@@ -48,13 +48,25 @@ def handled_value(value: str) -> str:
     return value if naming.valid_request(value) else f"invalid-{naming.short_hash(value, length=16)}"
 
 
+def trusted_controllers(state: OperatorState, connection: Connection) -> frozenset[str]:
+    """Uids whose Jobs are the connection's runs: the connection itself and its CronJob."""
+    cronjob = state.cronjob_uids.get(connection.uid)
+    return frozenset({connection.uid, cronjob} if cronjob else {connection.uid})
+
+
 def active_jobs(state: OperatorState, connection: Connection, mode: str) -> list[str]:
-    """Names of the connection's running Jobs of one mode: from the index, else by a LIST call."""
-    names = state.jobs.active(connection.uid, mode)
+    """Names of the connection's running Jobs of one mode (only Jobs it controls, directly or through
+    its CronJob): from the index, else by a LIST call."""
+    trusted = trusted_controllers(state, connection)
+    names = state.jobs.active(connection.uid, mode, trusted)
     if names is not None:
         return names
     jobs = state.kube.list_jobs(connection.namespace, connection.uid, mode)
-    return [j["metadata"]["name"] for j in jobs if status_rules.job_active(j)]
+    return [
+        j["metadata"]["name"]
+        for j in jobs
+        if status_rules.job_active(j) and (owned.controller(j) or ("", "", ""))[2] in trusted
+    ]
 
 
 def handle_requests(

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from connector_extractors.errors import EXIT_CODES, ErrorCategory
 from connector_extractors.run_summary import PushCounts, RunResult, RunSummary
-from connector_operator import conditions, naming
+from connector_operator import conditions, naming, owned
 from connector_operator.conditions import Reason
 from connector_operator.job_builder import CONTAINER
 from connector_operator.models import OnlineConnectionStatus, RunRecord, TestRecord
@@ -85,16 +85,6 @@ def job_active(job: Mapping[str, Any]) -> bool:
     return not job_finished(job) and not (job.get("spec") or {}).get("suspend", False)
 
 
-def controlled_by(body: Mapping[str, Any], uid: str | None) -> bool:
-    """Whether `body`'s controller (owner reference with controller: true) has this uid."""
-    if not uid:
-        return False
-    return any(
-        ref.get("controller") is True and ref.get("uid") == uid
-        for ref in (body.get("metadata") or {}).get("ownerReferences") or []
-    )
-
-
 @dataclass(frozen=True)
 class Terminated:
     exit_code: int | None
@@ -151,8 +141,8 @@ def outcome(job: Mapping[str, Any], pods: list[dict[str, Any]]) -> RunRecord:
         or _time((failed or {}).get("lastTransitionTime"))
         or _time((complete or {}).get("lastTransitionTime"))
     )
-    owned = [p for p in pods if controlled_by(p, metadata.get("uid"))]
-    terminated = last_termination(owned)
+    controlled = [p for p in pods if owned.controlled_by(p, metadata.get("uid"))]
+    terminated = last_termination(controlled)
     summary = RunSummary.from_termination_message(terminated.message) if terminated else None
     result: RunResult
     if not (complete or failed):

@@ -38,7 +38,7 @@ def test_forget_drops_locks_notices_and_caches() -> None:
     assert state.first_queued_notice("u", "r1")
     assert not state.first_queued_notice("u", "r1")
     state.without_cronjob.add("u")
-    state.cronjob_ensured("u", "hash")
+    state.cronjob_ensured("u", "hash", {}, "cj-uid")
     assert state.cronjob_fresh("u", "hash")
     assert state.connection_count() == 1
     state.forget("u")
@@ -51,7 +51,7 @@ def test_forget_drops_locks_notices_and_caches() -> None:
 def test_cronjob_cache_expires() -> None:
     now = [100.0]
     state = OperatorState(settings=Settings(), clock=lambda: now[0])
-    state.cronjob_ensured("u", "hash")
+    state.cronjob_ensured("u", "hash", {}, "cj-uid")
     assert state.cronjob_fresh("u", "hash")
     assert not state.cronjob_fresh("u", "other")
     now[0] += operator_state.CRONJOB_RECHECK_SECONDS + 1
