@@ -224,4 +224,6 @@ class PrometheusMetrics:
     def serve(self, port: int) -> int | None:
         if port < 0:
             return None
-        return start_metrics_server(port).port
+        bound = start_metrics_server(port).port
+        _log.info("metrics on port %s", bound)
+        return bound

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from connector_extractors.run_config import FILE_TECHNOLOGIES, Technology
 from connector_extractors.run_summary import PushCounts, RunResult
+from connector_operator import quantities
 
 GROUP = "connectors.datagalaxy.com"
 VERSION = "v1alpha1"
@@ -296,6 +297,20 @@ class Resources(_Model):
         default_factory=dict,
         description="Maximum resources the extractor may use (cpu, memory, ephemeral-storage).",
     )
+
+    @model_validator(mode="after")
+    def _api_server_would_accept(self) -> Resources:
+        # The API server refuses these with a 422 on the Job: say so at the connection instead.
+        for kind, values in (("requests", self.requests), ("limits", self.limits)):
+            for name, quantity in values.items():
+                amount = quantities.value(quantity)
+                if amount is None or amount < 0:
+                    raise ValueError(f"{kind}.{name}: {quantity!r} is not a non-negative quantity")
+        for name, request in self.requests.items():
+            limit = self.limits.get(name)
+            if limit is not None and (quantities.value(request) or 0) > (quantities.value(limit) or 0):
+                raise ValueError(f"requests.{name} ({request}) must not exceed limits.{name} ({limit})")
+        return self
 
 
 class Run(_Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -129,11 +129,12 @@ def build(settings: Settings) -> OperatorState:
     return OperatorState(settings=settings, metrics=metrics)
 
 
-def from_memo(memo: Any) -> OperatorState:
-    """The state kept in kopf's memo; built from the environment when `run_operator` did not set it."""
+def from_memo(memo: Any, jobs_index: Mapping[Any, Iterable[Any]] | None = None) -> OperatorState:
+    """The state kept in kopf's memo (built from the environment when `run_operator` did not set
+    it), with kopf's Job index attached once kopf hands it over."""
     state = getattr(memo, "state", None)
-    if isinstance(state, OperatorState):
-        return state
-    state = build(Settings.from_env())
-    memo.state = state
+    if not isinstance(state, OperatorState):
+        state = build(Settings.from_env())
+        memo.state = state
+    state.jobs.attach(jobs_index)
     return state

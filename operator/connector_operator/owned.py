@@ -12,12 +12,11 @@ The comparison allows the fields the API server fills in with defaults, and only
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector_extractors.run_config import ENV_RUN_CONFIG
+from connector_operator import quantities
 
 # Fields the API server (defaulting, the Job and CronJob controllers) adds to what we send.
 DEFAULTED = frozenset(
@@ -50,19 +49,6 @@ DEFAULT_VALUES: Mapping[str, Any] = {
 JOB_LABELS = frozenset(
     {"controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"}
 )
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
-_SUFFIX = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-}
 
 
 def controller(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -76,16 +62,6 @@ def controller(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
 def controlled_by(body: Mapping[str, Any], uid: str | None) -> bool:
     found = controller(body)
     return bool(uid) and found is not None and found[2] == uid
-
-
-def _quantity(value: Any) -> Decimal | None:
-    match = _QUANTITY.match(str(value))
-    if not match or match.group(2) not in _SUFFIX:
-        return None
-    try:
-        return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
-    except InvalidOperation:
-        return None
 
 
 def _run_config(value: Any) -> Any:
@@ -136,6 +112,10 @@ def differences(desired: Any, actual: Any, path: str = "") -> list[str]:
         return found
     if desired == actual:
         return []
-    if ".resources." in path and _quantity(desired) is not None and _quantity(desired) == _quantity(actual):
+    if (
+        ".resources." in path
+        and quantities.value(desired) is not None
+        and quantities.value(desired) == quantities.value(actual)
+    ):
         return []
     return [path]

@@ -11,6 +11,7 @@ refusal): the connection then turns `Ready=False` (`SpecRejected`) instead of re
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,18 @@ def trusted_controllers(state: OperatorState, connection: Connection) -> frozens
     """Uids whose Jobs are the connection's runs: the connection itself and its CronJob."""
     cronjob = state.cronjob_uids.get(connection.uid)
     return frozenset({connection.uid, cronjob} if cronjob else {connection.uid})
+
+
+def pending(body: Mapping[str, Any]) -> bool:
+    """Whether a request annotation holds a value not handled yet (cheap: no API call)."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    handled = (body.get("status") or {}).get("handledRequests") or {}
+    return any(
+        isinstance(annotations.get(annotation), str)
+        and annotations[annotation]
+        and handled_value(annotations[annotation]) != handled.get(key)
+        for key, annotation, _ in MODES
+    )
 
 
 def active_jobs(state: OperatorState, connection: Connection, mode: str) -> list[str]:

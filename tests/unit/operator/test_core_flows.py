@@ -482,3 +482,23 @@ def test_after_a_job_finishes_the_connection_is_read_once(world: World) -> None:
     before = world.kube.calls[("get", "connection")]
     world.job_event(name)
     assert world.kube.calls[("get", "connection")] - before == 1
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"requests": {"cpu": "-1"}},
+        {"requests": {"cpu": -1}},
+        {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}},
+        {"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}},
+    ],
+)
+def test_resources_the_api_server_would_refuse_are_an_invalid_spec(
+    world: World, resources: dict[str, Any]
+) -> None:
+    world.connection(run={"resources": resources})
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert "spec.run.resources" in ready["message"]
+    world.request("r1")
+    assert world.jobs() == []
