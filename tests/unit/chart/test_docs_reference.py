@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.chart import docs_reference as ref
+from connector_operator import values_reference as ref
 
 FIX = "run `make crds` (python -m connector_operator.crd_generate --write)"
 

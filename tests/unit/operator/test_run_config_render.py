@@ -72,11 +72,11 @@ def test_filters_include_strict_and_missing_objects_survive_the_trip() -> None:
 
 def test_source_and_target_survive_without_secret_references() -> None:
     config = rendered()
-    assert config.source.model_dump(by_alias=True, exclude_none=True) == {
+    assert config.source.model_dump(by_alias=True, exclude_defaults=True) == {
         k: v for k, v in RAW["source"].items() if k != "passwordSecretRef"
     }
     assert config.target is not None
-    assert config.target.model_dump(by_alias=True, exclude_none=True) == {
+    assert config.target.model_dump(by_alias=True, exclude_defaults=True) == {
         k: v for k, v in RAW["target"].items() if k != "tokenSecretRef"
     }
     text = config.model_dump_json(by_alias=True)
