@@ -197,7 +197,11 @@ class Target(_Model):
         default=None,
         min_length=1,
         max_length=64,
-        description="DataGalaxy technology code of the source; derived from source.technology when omitted.",
+        description=(
+            "DataGalaxy technology code of the source, checked against the target's GET /technologies "
+            "(an unknown code fails the run before anything is written); when omitted, the target's code "
+            "for source.technology, or none."
+        ),
     )
 
     @field_validator("api_url")
