@@ -280,6 +280,7 @@ class ControlPlane:
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--leader-elect=false",
                 "--use-service-account-credentials=false",
+                f"--root-ca-file={self.ca_file}",  # published as kube-root-ca.crt (projected tokens)
                 f"--controllers={','.join(CONTROLLERS + self._extra_controllers)}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
