@@ -86,17 +86,21 @@ def _reconcile_locked(
     verdict = evaluate(body.get("spec") or {}, lookup, state.settings)
     status = status_rules.read(body.get("status"))
     next_run: str | None = None
+    schedule_valid = True
     if verdict.spec is not None and verdict.spec.schedule is not None:
         schedule = verdict.spec.schedule
         try:
             next_run = status_rules.now_text(cron.next_run(schedule.cron, schedule.time_zone, now()))
         except cron.CronError as error:
-            verdict = Verdict(False, Reason.INVALID_SPEC, f"spec.schedule.cron: {error}", verdict.spec)
+            verdict = Verdict(False, Reason.INVALID_SPEC, f"spec.schedule: {error}", verdict.spec)
+            schedule_valid = False
     verdict = (
         state.rejection(connection.uid, generation) or verdict
     )  # refused for good: until the spec changes
     updates = handle_requests(state, body, connection, verdict, status)  # first: request-to-Job latency
-    verdict = sync_cronjob(state, connection, updates.rejected or verdict, status)
+    verdict = sync_cronjob(
+        state, connection, updates.rejected or verdict, status, schedule_valid=schedule_valid
+    )
     if verdict.reason == Reason.SPEC_REJECTED:
         state.reject(connection.uid, generation, verdict)
     _announce(state, body, status, verdict, generation)

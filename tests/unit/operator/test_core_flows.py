@@ -512,3 +512,15 @@ def test_resources_the_api_server_would_refuse_are_an_invalid_spec(
     assert "spec.run.resources" in ready["message"]
     world.request("r1")
     assert world.jobs() == []
+
+
+def test_a_schedule_broken_by_an_edit_removes_the_old_cronjob(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    world.kube.edit("connection", NS, "shop", {"spec": {"schedule": {"cron": "CRON_TZ=Asia/Tokyo 0 * * *"}}})
+    world.reconcile()
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert world.kube.get("cronjob", NS, naming.cronjob_name("shop")) is None, (
+        "no stale schedule keeps firing"
+    )
+    assert "nextScheduledRun" not in world.status()
