@@ -129,6 +129,8 @@ def column_node(column: Column, vocabulary: Vocabulary = _PLAIN) -> dict[str, An
         node[custom["sql_type"]] = column.sql_type
     if "default" in custom:
         node[custom["default"]] = column.default or ""
+    if "enum_values" in custom and column.enum_values is not None:  # a JSON array: labels may hold commas
+        node[custom["enum_values"]] = json.dumps(list(column.enum_values), ensure_ascii=False)
     return node
 
 

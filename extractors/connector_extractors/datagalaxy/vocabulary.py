@@ -47,6 +47,7 @@ TECHNOLOGY_NAMES: dict[str, tuple[str, ...]] = {
 CUSTOM_FACETS: dict[str, tuple[str, ...]] = {
     "sql_type": ("Technical data type", "Native data type", "SQL type"),
     "default": ("Default value",),
+    "enum_values": ("Allowed values", "Enum values"),
 }
 _TEXT_FORMATS = frozenset({"Text", "FormattedText"})
 _UNREADABLE = (403, 404, 405, 501)  # a route this token or server does not offer
@@ -167,6 +168,6 @@ def learn_vocabulary(
             log.info(
                 "DataGalaxy: the target has no custom Field attribute %r: the column %s is not sent",
                 names[0],
-                "SQL type" if facet == "sql_type" else facet,
+                {"sql_type": "SQL type", "enum_values": "enum labels"}.get(facet, facet),
             )
     return Vocabulary(code, keys, tuple(warnings))

@@ -115,19 +115,31 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
     with db.transaction() as conn:
         root = nodes[0]
         row = conn.execute(
-            "SELECT id FROM entities "
+            "SELECT id, name, attributes FROM entities "
             "WHERE version_id=? AND parent_id IS NULL AND technical_name=? AND type=?",
             (version_id, root.technical_name, root.type),
         ).fetchone()
         source_id = row["id"] if row else new_id()
-        existing: dict[tuple[str | None, str, str], tuple[str, str, str]] = {
-            (r[0], r[1], r[2]): (r[3], r[4], r[5])
-            for r in conn.execute(
-                "SELECT parent_id, technical_name, type, id, name, attributes "
-                "FROM entities WHERE source_id=?",
-                (source_id,),
-            )
-        }
+        # Existing children, read per parent the batch touches (never the whole source: batches are small).
+        children: dict[str, dict[tuple[str, str], tuple[str, str, str]]] = {}
+        created: set[str] = set()
+
+        def existing(parent_id: str | None, node: Node) -> tuple[str, str, str] | None:
+            if parent_id is None:
+                return (row["id"], row["name"], row["attributes"]) if row else None
+            if parent_id in created:
+                return None
+            kids = children.get(parent_id)
+            if kids is None:
+                kids = children[parent_id] = {
+                    (r[0], r[1]): (r[2], r[3], r[4])
+                    for r in conn.execute(
+                        "SELECT technical_name, type, id, name, attributes FROM entities WHERE parent_id=?",
+                        (parent_id,),
+                    )
+                }
+            return kids.get((node.technical_name, node.type))
+
         ids: list[str] = []
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
@@ -135,9 +147,10 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
             if stop_after is not None and index >= stop_after:
                 break
             parent_id = ids[node.parent] if node.parent is not None else None
-            found = existing.get((parent_id, node.technical_name, node.type))
+            found = existing(parent_id, node)
             if found is None:
                 entity_id = source_id if node.parent is None else new_id()
+                created.add(entity_id)
                 inserts.append(
                     (
                         entity_id,

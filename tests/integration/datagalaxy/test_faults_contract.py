@@ -330,14 +330,15 @@ def test_the_hourly_quota_blocks_then_lets_the_client_resume(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
     datagalaxy_simulator.set_limits(quota_per_hour=3, block_seconds=1.0)
-    client = client_factory(retry=RetryPolicy(base_delay=0.01, max_delay=0.02))
+    # No Retry-After (the default): X-RateLimit-Remaining: 0 makes the client wait `quota_wait` per retry.
+    client = client_factory(retry=RetryPolicy(base_delay=0.01, max_delay=0.02, quota_wait=0.3))
     target = make_target(datagalaxy_simulator)
     started = time.monotonic()
     outcome = push_metadata(client, resolve_target(client, target), sample_metadata(), target)
     assert outcome.counts.created == _expected_objects(sample_metadata())
     stats = datagalaxy_simulator.stats()
     assert stats["rateLimited"] >= 1
-    assert time.monotonic() - started >= 1.0  # it waited for Retry-After
+    assert time.monotonic() - started >= 1.0  # it waited for the block to end
     assert client.rate_limit_remaining is not None
 
 

@@ -6,6 +6,7 @@ so every test here runs with the simulator doing either; what we send must land,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -72,10 +73,13 @@ def test_every_column_facet_lands_under_a_real_key(
 ) -> None:
     _create_field_attribute(strict_simulator, "Technical data type")
     _create_field_attribute(strict_simulator, "Default value")
+    _create_field_attribute(strict_simulator, "Allowed values")
     client = client_factory()
     target = make_target(strict_simulator)
     resolved = resolve_target(client, target)
     metadata = sample_metadata()
+    mood = Column("mood", 9, "mood", "string", True, enum_values=("sad", "ok", "it's fine, really"))
+    metadata.schemas[0].tables[0].columns.append(mood)
     outcome = push_metadata(client, resolved, metadata, target)
     assert outcome.warnings == []
     assert outcome.source_id is not None
@@ -92,6 +96,8 @@ def test_every_column_facet_lands_under_a_real_key(
         assert read["technicalComments"] == (column.comment or "")
         assert read["Technical data type"] == column.sql_type
         assert read["Default value"] == (column.default or "")
+        labels = read.get("Allowed values")
+        assert (json.loads(labels) if labels else None) == (list(column.enum_values or ()) or None)
         assert read["columnDataType"]
 
 
