@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from connector_extractors import report
 from connector_extractors.check import run_check
-from connector_extractors.credentials import read_secret
+from connector_extractors.credentials import read_secret, read_token
 from connector_extractors.error_mapping import scrub
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.extract import extract
@@ -159,8 +159,8 @@ def run_import(
     )
 
 
-def failed(mode: str, error: ConnectorError, started: float) -> RunSummary:
-    message = error.message + (f" Hint: {error.hint}" if error.hint else "")
+def failed(mode: str, error: ConnectorError, started: float, *secrets: str | None) -> RunSummary:
+    message = scrub(error.message + (f" Hint: {error.hint}" if error.hint else ""), *secrets, limit=2000)
     return RunSummary(
         mode="check" if mode == "check" else "import",
         result="Failed",
@@ -186,14 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.mode == "check":
             mode = "check"
         password = read_secret(ENV_SOURCE_PASSWORD)
-        token = read_secret(ENV_DATAGALAXY_TOKEN)
+        token = read_token(ENV_DATAGALAXY_TOKEN)
         if mode == "check":
             summary = run_check(config, password, token)
         else:
             summary = run_import(config, args, password, token)
     except ConnectorError as error:
         log.error("%s", scrub(str(error), password, token, limit=2000))
-        summary = failed(mode, error, started)
+        summary = failed(mode, error, started, password, token)
         write_summary(summary)
         return error.exit_code
     except Exception as exc:  # a bug: report it as InternalError, without secrets

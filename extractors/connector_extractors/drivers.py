@@ -7,42 +7,13 @@ connection attempt so that the message is about the image, not about the network
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 
 from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.profiles import PROFILES, Profile
 
-
-@dataclass(frozen=True)
-class Driver:
-    technology: str
-    label: str
-    drivername: str
-    modules: tuple[str, ...]
-    extra: str
-    default_port: int | None
-
-
-DRIVERS: dict[str, Driver] = {
-    "postgresql": Driver("postgresql", "PostgreSQL", "postgresql+psycopg", ("psycopg",), "postgresql", 5432),
-    # MariaDB goes through the MySQL dialect too: it recognises a MariaDB server by itself.
-    "mysql": Driver("mysql", "MySQL", "mysql+pymysql", ("pymysql",), "mysql", 3306),
-    "mariadb": Driver("mariadb", "MariaDB", "mysql+pymysql", ("pymysql",), "mariadb", 3306),
-    "sqlserver": Driver("sqlserver", "SQL Server", "mssql+pymssql", ("pymssql",), "sqlserver", 1433),
-    "oracle": Driver("oracle", "Oracle", "oracle+oracledb", ("oracledb",), "oracle", 1521),
-    "snowflake": Driver(
-        "snowflake",
-        "Snowflake",
-        "snowflake",
-        ("snowflake.sqlalchemy", "snowflake.connector"),
-        "snowflake",
-        None,
-    ),
-    "redshift": Driver(
-        "redshift", "Redshift", "redshift+psycopg2", ("sqlalchemy_redshift", "psycopg2"), "redshift", 5439
-    ),
-    "sqlite": Driver("sqlite", "SQLite", "sqlite", ("sqlite3",), "", None),
-    "duckdb": Driver("duckdb", "DuckDB", "duckdb", ("duckdb", "duckdb_engine"), "duckdb", None),
-}
+# A technology's driver is part of its profile (`profiles`); these names stay for the callers.
+Driver = Profile
+DRIVERS: dict[str, Driver] = PROFILES
 
 
 def driver_for(technology: str) -> Driver:

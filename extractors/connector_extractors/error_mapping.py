@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.profiles import profile_for
 from connector_extractors.reachability import probe
 from connector_extractors.urls import ConnectionSpec
 
@@ -31,16 +32,6 @@ PERMISSION_HINT = "Grant the extractor's user read access to the catalog (CONNEC
 _PG_AUTH = {"28P01", "28000"}
 _PG_PERMISSION = {"42501"}
 _PG_CONFIG = {"3D000"}  # database does not exist
-_MYSQL_AUTH = {1045, 1698, 1251}
-_MYSQL_PERMISSION = {1044, 1142, 1143, 1227, 1370}
-_MYSQL_CONFIG = {1049}  # unknown database
-_MYSQL_NETWORK = {2002, 2003, 2005, 2006, 2013}
-_MSSQL_AUTH = {18456, 18452, 18486, 18487, 18488}
-_MSSQL_PERMISSION = {229, 230, 262, 297, 300, 916, 4060}
-_ORACLE_AUTH = {1017, 1005, 28000, 28001}
-_ORACLE_PERMISSION = {1031, 1045, 942}
-_ORACLE_NETWORK = {12154, 12170, 12514, 12537, 12541, 12543, 12545}
-_SNOWFLAKE_AUTH = {250001, 390100, 390144}
 _AUTH_TEXT = re.compile(
     r"password authentication failed|access denied for user|login failed|invalid username/password|"
     r"incorrect username or password|authentication failed",
@@ -58,15 +49,49 @@ _NETWORK_TEXT = re.compile(
     re.IGNORECASE,
 )
 _URL_CREDENTIALS = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
+# Python's codec errors name the character and its position ("can't encode character '\xe9' in
+# position 3"): about a password, that is a fragment of it.
+_CODEC_DETAIL = re.compile(
+    r"codec can't (en|de)code (character|byte|bytes|characters)? ?\S* "
+    r"in position [0-9]+(-[0-9]+)?(: [^;\n]*)?",
+    re.IGNORECASE,
+)
+_FRAGMENT = 4  # shortest run of a secret's characters that counts as a fragment of it
+
+
+def _without_fragments(text: str, secret: str) -> str:
+    """`text` with every run of at least `_FRAGMENT` characters that also occurs in `secret` masked."""
+    if len(secret) < _FRAGMENT:
+        return text.replace(secret, "***")
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        length = 0
+        while i + length < len(text) and text[i : i + length + 1] in secret:
+            length += 1
+        if length >= _FRAGMENT:
+            out.append("***")
+            i += length
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def printable(text: str) -> str:
+    """`text` without control or format characters (escape sequences, NULs, bidi marks) from servers."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def scrub(text: str, *secrets: str | None, limit: int = 400) -> str:
-    """`text` without the secrets (or URL credentials), on one line, at most `limit` characters."""
+    """`text` without any fragment of the secrets (or URL credentials, or codec errors' characters), on
+    one printable line, at most `limit` characters."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = _without_fragments(text, secret)
     text = _URL_CREDENTIALS.sub(r"\1:***@", text)
-    text = " ".join(text.split())
+    text = _CODEC_DETAIL.sub(r"codec can't \1code a character (withheld)", text)
+    text = " ".join(printable(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -94,28 +119,10 @@ def _category_from_codes(technology: str, sqlstate: str | None, number: int | No
         return ErrorCategory.PERMISSION_DENIED
     if sqlstate in _PG_CONFIG:
         return ErrorCategory.INVALID_CONFIGURATION
-    if number is None:
+    profile = profile_for(technology)
+    if number is None or profile is None:
         return None
-    tables: dict[str, list[tuple[set[int], ErrorCategory]]] = {
-        "mysql": [
-            (_MYSQL_AUTH, ErrorCategory.AUTHENTICATION_FAILED),
-            (_MYSQL_PERMISSION, ErrorCategory.PERMISSION_DENIED),
-            (_MYSQL_CONFIG, ErrorCategory.INVALID_CONFIGURATION),
-            (_MYSQL_NETWORK, ErrorCategory.SOURCE_UNREACHABLE),
-        ],
-        "sqlserver": [
-            (_MSSQL_AUTH, ErrorCategory.AUTHENTICATION_FAILED),
-            (_MSSQL_PERMISSION, ErrorCategory.PERMISSION_DENIED),
-        ],
-        "oracle": [
-            (_ORACLE_AUTH, ErrorCategory.AUTHENTICATION_FAILED),
-            (_ORACLE_PERMISSION, ErrorCategory.PERMISSION_DENIED),
-            (_ORACLE_NETWORK, ErrorCategory.SOURCE_UNREACHABLE),
-        ],
-        "snowflake": [(_SNOWFLAKE_AUTH, ErrorCategory.AUTHENTICATION_FAILED)],
-    }
-    family = "mysql" if technology == "mariadb" else technology
-    for numbers, category in tables.get(family, []):
+    for category, numbers in profile.error_codes.items():
         if number in numbers:
             return category
     return None

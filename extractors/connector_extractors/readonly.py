@@ -1,7 +1,8 @@
 """Read-only database sessions: every connection the extractor opens refuses writes at the database level.
 
 - PostgreSQL: `default_transaction_read_only=on` and `statement_timeout` as startup options.
-- MySQL/MariaDB: `SET SESSION TRANSACTION READ ONLY` and a statement time limit on connect.
+- MySQL/MariaDB: `SET SESSION TRANSACTION READ ONLY` and a statement time limit on connect, the only
+  login-time SQL (no `init_command` from options, `local_infile` off: see `urls` and `profiles`).
 - SQLite: the file opened with `mode=ro` (see `urls`) and `PRAGMA query_only`.
 - DuckDB: the file opened with `read_only=True` (see `urls`).
 - Oracle: every transaction starts with `SET TRANSACTION READ ONLY`; call timeout on the connection.
@@ -23,7 +24,10 @@ from connector_extractors.run_config import Timeouts
 from connector_extractors.urls import ConnectionSpec
 
 
-def _postgres_options(timeouts: Timeouts, existing: str | None) -> str:
+def _postgres_options(timeouts: Timeouts, existing: str | None = None) -> str:
+    """libpq's start-up `options`: the session is read-only before its first statement.
+
+    `existing` is kept for callers; `spec.source.options` can no longer carry `options` (profiles)."""
     options = [
         "-c default_transaction_read_only=on",
         f"-c statement_timeout={timeouts.statement_seconds * 1000}",
@@ -68,7 +72,7 @@ def create_readonly_engine(spec: ConnectionSpec, timeouts: Timeouts) -> Engine:
     """An engine (no pool: one connection per run) whose sessions are read-only at the database level."""
     connect_args = dict(spec.connect_args)
     if spec.technology == "postgresql":
-        connect_args["options"] = _postgres_options(timeouts, spec.url.query.get("options"))  # type: ignore[arg-type]
+        connect_args["options"] = _postgres_options(timeouts)
     url = spec.url.difference_update_query(["options"]) if spec.technology == "postgresql" else spec.url
     try:
         engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)

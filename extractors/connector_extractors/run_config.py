@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector_extractors.profiles import FILE_BASED
+
 Technology = Literal[
     "postgresql",
     "mysql",
@@ -23,16 +25,26 @@ Technology = Literal[
     "sqlite",
     "duckdb",
 ]
-FILE_TECHNOLOGIES: frozenset[str] = frozenset({"sqlite", "duckdb"})
+FILE_TECHNOLOGIES: frozenset[str] = FILE_BASED
 
 ENV_RUN_CONFIG = "OLC_RUN_CONFIG"
 ENV_SOURCE_PASSWORD = "OLC_SOURCE_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 ENV_DATAGALAXY_TOKEN = "OLC_DATAGALAXY_TOKEN"  # noqa: S105
+ENV_SOURCE_CA = "OLC_SOURCE_CA"  # PEM of the CA that signs the source's certificate (not a secret)
 ENV_TERMINATION_MESSAGE_PATH = "OLC_TERMINATION_MESSAGE_PATH"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+TlsMode = Literal["verify-full", "verify-ca", "require", "disable"]
+
+
+class SourceTls(_Model):
+    """TLS to the source: `require` encrypts, `verify-*` check the certificate too, `disable` opts out."""
+
+    mode: TlsMode = "require"
 
 
 class SourceConfig(_Model):
@@ -42,7 +54,8 @@ class SourceConfig(_Model):
     database: str | None = None
     username: str | None = None
     path: str | None = Field(default=None, description="File path for SQLite and DuckDB")
-    options: dict[str, str] = Field(default_factory=dict, description="Driver-specific URL query options")
+    options: dict[str, str] = Field(default_factory=dict, description="Allowed driver options (see profiles)")
+    tls: SourceTls = Field(default_factory=SourceTls)
 
 
 class TargetConfig(_Model):

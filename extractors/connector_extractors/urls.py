@@ -2,12 +2,19 @@
 
 The password is passed in from the environment or a file by the caller, never from a command line, and
 `URL.create` escapes it: no string formatting of credentials. `ConnectionSpec.display` is the
-secret-free form used in logs and messages. Driver connect timeouts are set here; read-only sessions and
-statement timeouts are set in `readonly`.
+secret-free form used in logs and messages. Driver connect timeouts and TLS are set here; read-only
+sessions and statement timeouts are set in `readonly`.
+
+`spec.source.options` reach the driver only after the technology's allowlist (`profiles`) accepted
+them, and they are applied first so that nothing we set (host, port, user, database, TLS, timeouts,
+read-only mode) can be overridden by them. TLS is required by default (`source.tls.mode`); for
+PostgreSQL a libpq that knows `require_auth` (16+) also refuses to send a clear-text password.
 """
 
 from __future__ import annotations
 
+import importlib
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +22,11 @@ from urllib.parse import quote
 
 from sqlalchemy import URL
 
+from connector_extractors.credentials import source_ca_file
 from connector_extractors.drivers import Driver, require_driver
 from connector_extractors.errors import ConnectorError, ErrorCategory
-from connector_extractors.run_config import FILE_TECHNOLOGIES, SourceConfig, Timeouts
+from connector_extractors.profiles import option_problems
+from connector_extractors.run_config import FILE_TECHNOLOGIES, SourceConfig, Timeouts, TlsMode
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,59 @@ def _file_url(source: SourceConfig) -> tuple[URL, dict[str, Any]]:
     if source.technology == "sqlite":
         # A file: URI lets SQLite open the file read-only (mode=ro) and never create it.
         database = "file:" + quote(str(path.resolve()))
-        query = {"mode": "ro", "uri": "true", **source.options}
+        query = {**source.options, "mode": "ro", "uri": "true"}
         return URL.create("sqlite", database=database, query=query), {}
     return URL.create("duckdb", database=str(path), query=dict(source.options)), {"read_only": True}
+
+
+def libpq_version(technology: str) -> int:
+    """The version of the libpq that the technology's driver is linked with (0 when unknown)."""
+    try:
+        if technology == "redshift":
+            return int(importlib.import_module("psycopg2.extensions").libpq_version())
+        return int(importlib.import_module("psycopg").pq.version())
+    except (ImportError, AttributeError):
+        return 0
+
+
+def _mysql_ssl_context(mode: TlsMode, ca_file: str | None) -> ssl.SSLContext:
+    """TLS required; the certificate checked against the CA (or the system's) in the verify modes."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if mode == "require" and ca_file is None:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif mode in {"require", "verify-ca"}:
+        context.check_hostname = False
+    return context
+
+
+def tls_connect_args(technology: str, mode: TlsMode, ca_file: str | None) -> dict[str, Any]:
+    """The driver arguments that make TLS mandatory (or, with `disable`, leave it to the driver)."""
+    if technology in {"postgresql", "redshift"}:
+        args: dict[str, Any] = {"sslmode": "prefer" if mode == "disable" else mode}
+        if ca_file is not None:
+            args["sslrootcert"] = ca_file
+        elif mode in {"verify-ca", "verify-full"}:
+            args["sslrootcert"] = "system"
+        if libpq_version(technology) >= 160000:
+            # Never answer a request for a clear-text password, whatever the TLS mode.
+            args["require_auth"] = "!password"
+        return args
+    if technology in {"mysql", "mariadb"}:
+        return {} if mode == "disable" else {"ssl": _mysql_ssl_context(mode, ca_file)}
+    if technology == "sqlserver":
+        if mode in {"verify-ca", "verify-full"}:
+            raise _invalid(
+                f"source.tls.mode: {mode} is not available for sqlserver (pymssql cannot check the "
+                "certificate); use require."
+            )
+        return {"encryption": "off" if mode == "disable" else "require"}
+    if technology == "oracle":
+        if mode == "disable":
+            return {}
+        # python-oracledb (thin) checks the certificate chain against the system's CAs over TCPS.
+        return {"protocol": "tcps", "ssl_server_dn_match": mode == "verify-full"}
+    return {}  # Snowflake speaks HTTPS with verification only; files have no network.
 
 
 def _server_connect_args(driver: Driver, timeouts: Timeouts) -> dict[str, Any]:
@@ -76,6 +135,9 @@ def _server_connect_args(driver: Driver, timeouts: Timeouts) -> dict[str, Any]:
             "read_timeout": seconds,
             "write_timeout": timeouts.statement_seconds,
             "charset": "utf8mb4",
+            # Login-time SQL is ours alone (readonly), and the server may never read our files.
+            "init_command": None,
+            "local_infile": False,
         }
     if driver.technology == "sqlserver":
         return {
@@ -98,6 +160,12 @@ def _server_connect_args(driver: Driver, timeouts: Timeouts) -> dict[str, Any]:
 def build_connection(source: SourceConfig, password: str | None, timeouts: Timeouts) -> ConnectionSpec:
     """The URL and connect arguments for `source`; `DriverMissing` if its driver is not installed."""
     driver = require_driver(source.technology)
+    problems = option_problems(source.technology, source.options)
+    if problems:
+        raise _invalid(
+            "; ".join(problems),
+            "Remove the option: connection target, credentials and TLS have their own fields.",
+        )
     if source.technology in FILE_TECHNOLOGIES:
         url, connect_args = _file_url(source)
         return ConnectionSpec(source.technology, url, connect_args)
@@ -113,6 +181,7 @@ def build_connection(source: SourceConfig, password: str | None, timeouts: Timeo
             database=source.database,
             query=dict(source.options),
         )
+        # Our arguments win over anything in the URL's query.
         return ConnectionSpec("snowflake", url, _server_connect_args(driver, timeouts), source.host, None)
     port = source.port or driver.default_port
     query = dict(source.options)
@@ -130,4 +199,9 @@ def build_connection(source: SourceConfig, password: str | None, timeouts: Timeo
         database=database,
         query=query,
     )
-    return ConnectionSpec(source.technology, url, _server_connect_args(driver, timeouts), source.host, port)
+    # connect_args are merged over the URL's query by SQLAlchemy: what we set here always wins.
+    connect_args = {
+        **_server_connect_args(driver, timeouts),
+        **tls_connect_args(source.technology, source.tls.mode, source_ca_file()),
+    }
+    return ConnectionSpec(source.technology, url, connect_args, source.host, port)

@@ -43,6 +43,11 @@ class ActiveJobs:
         self._recent: dict[tuple[str, str], dict[str, float]] = {}
         self._lock = threading.Lock()
 
+    def attach(self, index: Mapping[Any, Iterable[Any]] | None) -> None:
+        """Use kopf's Job index (handed to every handler) once it exists."""
+        if index is not None:
+            self.index = index
+
     def created(self, uid: str, mode: str, name: str) -> None:
         with self._lock:
             self._recent.setdefault((uid, mode), {})[name] = self._clock()

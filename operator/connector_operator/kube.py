@@ -91,9 +91,7 @@ class Kube:
                 return None
             current["status"] = new_status
             try:
-                self.custom.replace_namespaced_custom_object_status(
-                    GROUP, VERSION, namespace, PLURAL, name, current
-                )
+                self.replace_connection_status(namespace, name, current)
             except ApiException as error:
                 if error.status == 409:
                     current = self.get_connection(namespace, name)
@@ -103,6 +101,10 @@ class Kube:
                 raise
             return new_status
         raise RuntimeError(f"status of {namespace}/{name}: too many conflicting writers")
+
+    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        """Write `body`'s status; 409 when its resourceVersion is stale."""
+        self.custom.replace_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
 
     # -- jobs ----------------------------------------------------------------------------------
     def create_job(self, job: dict[str, Any]) -> bool:
@@ -154,40 +156,59 @@ class Kube:
     def ensure_cronjob(self, desired: dict[str, Any]) -> str:
         """Create or replace the CronJob when its spec hash changed. Returns created|updated|unchanged."""
         namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
-        try:
-            response = self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            try:
-                self.batch.create_namespaced_cron_job(
-                    namespace,
-                    desired,  # type: ignore[arg-type]
-                    _preload_content=False,
-                )
-            except ApiException as create_error:
-                if create_error.status != 409:
-                    raise
-                return "unchanged"
-            return "created"
-        current = _json(response)
+        current = self.read_cronjob(namespace, name)
+        if current is None:
+            return "created" if self.create_cronjob(desired) else "unchanged"
         annotations = current["metadata"].get("annotations") or {}
         wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
         if annotations.get(naming.SPEC_HASH_ANNOTATION) == wanted:
             return "unchanged"
+        self.replace_cronjob(current, desired)
+        return "updated"
+
+    def read_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            response = self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        body: dict[str, Any] = _json(response)
+        return body
+
+    def create_cronjob(self, desired: dict[str, Any]) -> bool:
+        """Create a CronJob; False when one of that name exists already."""
+        try:
+            self.batch.create_namespaced_cron_job(
+                desired["metadata"]["namespace"],
+                desired,  # type: ignore[arg-type]
+                _preload_content=False,
+            )
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def replace_cronjob(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
+        """Replace the spec and spec-hash annotation of `current`, unless it changed since it was read."""
+        metadata = current["metadata"]
+        wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
         key = naming.SPEC_HASH_ANNOTATION.replace("~", "~0").replace("/", "~1")
+        annotation: dict[str, Any] = (
+            {"path": f"/metadata/annotations/{key}", "value": wanted}
+            if metadata.get("annotations")
+            else {"path": "/metadata/annotations", "value": {naming.SPEC_HASH_ANNOTATION: wanted}}
+        )
         operations = [
-            {
-                "op": "test",
-                "path": "/metadata/resourceVersion",
-                "value": current["metadata"]["resourceVersion"],
-            },
+            {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]},
             {"op": "replace", "path": "/spec", "value": desired["spec"]},
-            {"op": "add", "path": f"/metadata/annotations/{key}", "value": wanted},
+            {"op": "add", **annotation},
         ]
         # A JSON patch (RBAC verb "patch"), replacing the whole spec: nothing stale survives a merge.
-        self.batch.patch_namespaced_cron_job(name, namespace, operations, _preload_content=False)
-        return "updated"
+        self.batch.patch_namespaced_cron_job(
+            metadata["name"], metadata["namespace"], operations, _preload_content=False
+        )
 
     def delete_cronjob(self, namespace: str, name: str) -> bool:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def catalog(mariadb_server: MariaDBServer) -> Iterator[MariaDBServer]:
+def catalog(mariadb_server: MariaDBServer) -> MariaDBServer:
     for name in MARIADB_DATABASES:
         mariadb_server.create_database(name)
     mariadb_server.execute(None, MARIADB_SQL)
@@ -124,7 +123,9 @@ def test_session_settings(catalog: MariaDBServer) -> None:
         assert raw is not None
         cursor = raw.cursor()
         cursor.execute("SELECT @@session.tx_read_only, @@session.max_statement_time")
-        read_only, limit = cursor.fetchone()
+        row = cursor.fetchone()
+        assert row is not None
+        read_only, limit = row
         assert int(read_only) == 1
         assert float(limit) == 42.0
         assert raw._read_timeout == 42  # the greeting was read with the connect timeout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -21,7 +20,7 @@ DB = "olc_extract_pg"
 
 
 @pytest.fixture(scope="module")
-def catalog(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+def catalog(postgres_server: PostgresServer) -> PostgresServer:
     postgres_server.create_database(DB)
     postgres_server.execute(DB, POSTGRES_SQL)
     return postgres_server

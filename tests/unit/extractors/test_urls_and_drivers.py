@@ -46,11 +46,10 @@ def test_postgresql_session_is_read_only_with_timeouts() -> None:
     options = _postgres_options(TIMEOUTS, None)
     assert "-c default_transaction_read_only=on" in options
     assert "-c statement_timeout=60000" in options
-    spec = urls.build_connection(
-        source("postgresql", host="h", options={"sslmode": "require"}), "x", TIMEOUTS
-    )
+    spec = urls.build_connection(source("postgresql", host="h", options={"keepalives": "1"}), "x", TIMEOUTS)
     engine = create_readonly_engine(spec, TIMEOUTS)
-    assert engine.url.query["sslmode"] == "require"
+    assert engine.url.query["keepalives"] == "1"
+    assert spec.connect_args["sslmode"] == "require"  # TLS by default, from source.tls, never options
     engine.dispose()
 
 
@@ -105,7 +104,12 @@ def test_sqlserver_url() -> None:
     )
     assert spec.url.drivername == "mssql+pymssql"
     assert spec.url.port == 1433
-    assert spec.connect_args == {"login_timeout": 7, "timeout": 60, "appname": "online-connector"}
+    assert spec.connect_args == {
+        "login_timeout": 7,
+        "timeout": 60,
+        "appname": "online-connector",
+        "encryption": "require",
+    }
 
 
 @pytest.mark.usefixtures("any_driver")

@@ -102,13 +102,34 @@ AFTER = datetime(2026, 11, 25, 10, 7, 30, tzinfo=UTC)  # a Wednesday
         ("30 9 * * mon-fri", None, "2026-11-26T09:30:00"),
         ("0 0 1 jan *", None, "2027-01-01T00:00:00"),
         ("0 12 13 * 5", None, "2026-11-27T12:00:00"),
+        ("5/20 * * * ?", None, "2026-11-25T10:25:00"),
+        ("@every 1h30m", None, "2026-11-25T11:37:30"),
     ],
 )
 def test_cron_next_run(expression: str, zone: str | None, expected: str) -> None:
     assert cron.next_run(expression, zone, AFTER).strftime("%Y-%m-%dT%H:%M:%S") == expected
 
 
-@pytest.mark.parametrize("expression", ["* * * *", "61 * * * *", "* * * * * *", "a b c d e", "*/0 * * * *"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "* * * *",
+        "61 * * * *",
+        "* * * * * *",
+        "a b c d e",
+        "*/0 * * * *",
+        # refused by the CronJob controller's parser too (robfig/cron ParseStandard, API validation)
+        "*/x * * * *",
+        "² * * * *",
+        "CRON_TZ=Asia/Tokyo 0 * * *",
+        "TZ=UTC 0 * * * *",
+        "0 0 * * 7",
+        "@DAILY",
+        "@every",
+        "@every 5 minutes",
+        "1/2/3 * * * *",
+    ],
+)
 def test_cron_rejects_bad_expressions(expression: str) -> None:
     with pytest.raises(cron.CronError):
         cron.next_run(expression, None, AFTER)

@@ -174,7 +174,7 @@ def test_events_per_outcome() -> None:
 
 
 def test_job_activity() -> None:
-    running = {"spec": {}, "status": {}}
+    running: dict[str, Any] = {"spec": {}, "status": {}}
     waiting = {"spec": {"suspend": True}, "status": {}}
     assert status.job_active(running)
     assert not status.job_active(waiting)
