@@ -19,6 +19,7 @@ SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 - a reason, not a secret
 SECRET_KEY_MISSING = "SecretKeyMissing"  # noqa: S105 - a reason, not a secret
 SECRET_NOT_ALLOWED = "SecretNotAllowed"  # noqa: S105 - a reason, not a secret
 API_HOST_NOT_ALLOWED = "ApiHostNotAllowed"
+TARGET_IN_USE = "TargetInUse"  # another connection, created first, writes the same DataGalaxy source
 
 # Running reasons
 IDLE = "Idle"

@@ -22,7 +22,15 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import job_events, job_tracking, kopf_tuning, naming, operator_state, secret_index
+from connector_operator import (
+    job_events,
+    job_tracking,
+    kopf_tuning,
+    naming,
+    operator_state,
+    secret_index,
+    target_ownership,
+)
 from connector_operator.models import GROUP, PLURAL, VERSION
 from connector_operator.reconcile import reconcile, reevaluate
 from connector_operator.secrets_check import referenced_secrets
@@ -64,6 +72,20 @@ def connections_by_secret(*, namespace: str | None, name: str, spec: kopf.Spec, 
     return {(namespace, secret): name for _, secret, _ in referenced_secrets(dict(spec))}
 
 
+@kopf.index(GROUP, VERSION, PLURAL)
+def connections_by_target(*, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """Target identity -> claim of each connection (one target source belongs to one connection)."""
+    return dict(target_ownership.index_entry(body))
+
+
+def _revisit(state: operator_state.OperatorState, claims: Any, secret_keys: Index | None) -> None:
+    """Reconcile connections whose target another connection just left (one may now own it)."""
+    for claim in claims:
+        other = state.kube.get_connection(claim.namespace, claim.name)
+        if other is not None:
+            reconcile(state, other, secret_index.lookup(secret_keys, claim.namespace))
+
+
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=3)
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=3)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=3)
@@ -74,25 +96,42 @@ def reconcile_connection(
     memo: kopf.Memo,
     secret_keys: Index | None = None,
     jobs_by_connection: Index | None = None,
+    connections_by_target: Index | None = None,
     **_: Any,
 ) -> None:
     state = operator_state.from_memo(memo)
     state.jobs.attach(jobs_by_connection)
+    state.targets.attach(connections_by_target)
     try:
-        reconcile(state, copy.deepcopy(dict(body)), secret_index.lookup(secret_keys, namespace), fresh=False)
+        lookup = secret_index.lookup(secret_keys, namespace)
+        left = reconcile(state, copy.deepcopy(dict(body)), lookup, fresh=False)
+        _revisit(state, left, secret_keys)
     except ApiException as error:
         raise kopf.TemporaryError(f"Kubernetes API error {error.status}: {error.reason}", delay=3) from error
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
 async def connection_deleted(
-    *, event: kopf.RawEvent, uid: str, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
+    *,
+    event: kopf.RawEvent,
+    uid: str,
+    namespace: str | None,
+    name: str,
+    memo: kopf.Memo,
+    secret_keys: Index | None = None,
+    connections_by_target: Index | None = None,
+    **_: Any,
 ) -> None:
-    """Forget a deleted connection's metrics and memory; an event handler, so no finalizer is needed."""
+    """Forget a deleted connection's metrics and memory; an event handler, so no finalizer is needed.
+    The next connection waiting for its target, if any, is reconciled (it now owns the target)."""
     if event.get("type") == "DELETED":
         state = operator_state.from_memo(memo)
         state.metrics.forget(namespace or "", name)
         state.forget(uid)
+        state.targets.attach(connections_by_target)
+        waiting = state.targets.departed(event.get("object") or {})
+        if waiting:
+            await asyncio.to_thread(_revisit, state, waiting, secret_keys)
 
 
 @kopf.on.event("", "v1", "secrets")

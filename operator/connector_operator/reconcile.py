@@ -17,6 +17,7 @@ from connector_operator.job_builder import Connection
 from connector_operator.operator_state import OperatorState
 from connector_operator.run_requests import handle_requests
 from connector_operator.secrets_check import SecretLookup, Verdict, evaluate
+from connector_operator.target_ownership import Claim
 
 log = logging.getLogger("connector_operator")
 
@@ -28,18 +29,20 @@ def connection_of(body: dict[str, Any]) -> Connection:
 
 def reconcile(
     state: OperatorState, body: dict[str, Any], lookup: SecretLookup, *, fresh: bool = True
-) -> None:
+) -> list[Claim]:
     """Bring one connection's CronJob, requested runs and status in line with its spec.
 
     `fresh=False` trusts `body` (kopf's copy, current as of the event): a stale status can only make
     a request be seen again, and its deterministic Job name then finds the existing Job.
+    Returns the connections to reconcile next, once this one's lock is released: those that claimed a
+    target this connection stopped naming (one of them may now own it, see `target_ownership`).
     """
     connection = connection_of(body)
     with state.connection_lock(connection.uid):
         current = state.kube.get_connection(connection.namespace, connection.name) if fresh else body
         if current is None or current["metadata"].get("uid") != connection.uid:
-            return
-        _reconcile_locked(state, current, connection, lookup)
+            return []
+        return _reconcile_locked(state, current, connection, lookup)
 
 
 def reevaluate(
@@ -59,9 +62,12 @@ def now() -> datetime:
 
 def _reconcile_locked(
     state: OperatorState, body: dict[str, Any], connection: Connection, lookup: SecretLookup
-) -> None:
+) -> list[Claim]:
     generation = body["metadata"].get("generation")
     verdict = evaluate(body.get("spec") or {}, lookup, state.settings)
+    in_use, revisit = state.targets.check(body)
+    if verdict.ready and in_use is not None:
+        verdict = Verdict(False, conditions.TARGET_IN_USE, in_use, verdict.spec)
     status = body.get("status") or {}
     next_run: str | None = None
     if verdict.spec is not None and verdict.spec.schedule is not None:
@@ -129,3 +135,4 @@ def _reconcile_locked(
 
     state.kube.update_status(connection.namespace, connection.name, mutate, body=body)
     state.metrics.set_ready(connection.namespace, connection.name, verdict.ready)
+    return revisit
