@@ -32,6 +32,7 @@ def render(
     name: str,
     mode: Literal["import", "check"] = "import",
     previous_content_hash: str | None = None,
+    uid: str | None = None,
 ) -> RunConfig:
     source = spec.source
     target = spec.target
@@ -53,6 +54,8 @@ def render(
             version=target.version,
             sourceName=target.source_name,
             technologyCode=target.technology_code,
+            ownerUid=uid or None,
+            ownerConnection=f"{namespace}/{name}" if uid else None,
         ),
         filters=Filters(
             schemas=PatternFilter(include=spec.filters.schemas.include, exclude=spec.filters.schemas.exclude),

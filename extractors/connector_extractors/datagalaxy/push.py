@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from connector_extractors.datagalaxy import ownership
 from connector_extractors.datagalaxy.bulktree import (
     MAPPING_VERSION,
     BatchLimits,
@@ -153,12 +154,21 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
 ) -> PushOutcome:
     digest = content_hash(client, resolved, metadata, target)
     outcome = PushOutcome(PushCounts(), False, list(resolved.warnings), 0, digest)
-    if previous_content_hash is not None and digest == previous_content_hash:
+    owner = ownership.owner_of(target)
+    claimed = ownership.find_target_source(client, resolved.version_id, target.source_name)
+    ownership.check_owner(claimed, owner, target.source_name)  # before anything is written
+    if (
+        previous_content_hash is not None
+        and digest == previous_content_hash
+        and ownership.still_holds(client, resolved.version_id, claimed, metadata)
+    ):
         log.info("DataGalaxy: metadata unchanged since the last successful push; nothing written")
         outcome.unchanged = True
         outcome.requests = client.requests_sent
         return outcome
-    source = source_fields(target.source_name, technology_code(target, metadata))
+    source = ownership.with_marker(
+        source_fields(target.source_name, technology_code(target, metadata)), owner
+    )
     failed_tables: set[tuple[str, str]] = set()
     if metadata.schemas:
         failed_tables = _push_tree(client, resolved, metadata, source, limits=batch_limits, outcome=outcome)
