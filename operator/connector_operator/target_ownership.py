@@ -122,6 +122,7 @@ class TargetClaims:
         self._index: Mapping[Any, Any] | None = None
         self._last_key: dict[str, str | None] = {}
         self._gone: set[str] = set()
+        self._left: list[Claim] = []
         self._guard = threading.Lock()
 
     def attach(self, index: Mapping[Any, Any] | None) -> None:
@@ -135,19 +136,29 @@ class TargetClaims:
         with self._guard:
             return [c for c in found if isinstance(c, Claim) and c.uid not in self._gone]
 
-    def check(self, body: Mapping[str, Any]) -> tuple[str | None, list[Claim]]:
-        """(the `TargetInUse` message or None, claimants of a target this connection stopped naming).
+    def check(self, body: Mapping[str, Any]) -> str | None:
+        """The `TargetInUse` message for the connection in `body`, or None when it may write its target.
 
-        The second part is for the caller to reconcile after this connection's lock is released: the
-        next claimant of a target the connection left may now own it.
+        When the connection names another target than last time, the other claimants of the target it
+        left are queued for `take_left`: the handler reconciles them once this connection's lock is
+        released (the next one may now own that target).
         """
         key = ownership_key(body.get("spec") or {})
         me = claim_of(body)
         with self._guard:
             previous = self._last_key.get(me.uid, key)
             self._last_key[me.uid] = key
-        left = others_to_revisit(previous, self.claims(previous), me.uid) if previous != key else []
-        return conflict(body, self.claims(key)), left
+        if previous != key:
+            left = others_to_revisit(previous, self.claims(previous), me.uid)
+            with self._guard:
+                self._left.extend(left)
+        return conflict(body, self.claims(key))
+
+    def take_left(self) -> list[Claim]:
+        """The connections queued by `check` for a reconcile (each once)."""
+        with self._guard:
+            left, self._left = self._left, []
+        return left
 
     def departed(self, body: Mapping[str, Any]) -> list[Claim]:
         """A connection was deleted: the claimants of its target, to reconcile (one may now own it)."""

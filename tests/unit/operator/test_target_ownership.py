@@ -103,15 +103,15 @@ class Cluster:
         self.reindex()
         self.reconcile(name, namespace)
 
-    def reconcile(self, name: str, namespace: str = "team") -> list[Claim]:
+    def reconcile(self, name: str, namespace: str = "team") -> None:
         found = self.kube.get("connection", namespace, name)
         assert found is not None
-        return reconcile(self.state, found, lookup)
+        reconcile(self.state, found, lookup)
 
     def ready(self, name: str, namespace: str = "team") -> dict[str, Any]:
         found = self.kube.get("connection", namespace, name)
         assert found is not None
-        return next(c for c in found["status"]["conditions"] if c["type"] == conditions.READY)
+        return next(c for c in found["status"]["conditions"] if c["type"] == conditions.ConditionType.READY)
 
 
 def lookup(name: str) -> SecretInfo | None:
@@ -124,7 +124,7 @@ def test_a_second_connection_on_the_same_target_is_not_ready() -> None:
     cluster.add("second", namespace="elsewhere")
     assert cluster.ready("first")["status"] == "True"
     second = cluster.ready("second", "elsewhere")
-    assert (second["status"], second["reason"]) == ("False", conditions.TARGET_IN_USE)
+    assert (second["status"], second["reason"]) == ("False", conditions.Reason.TARGET_IN_USE)
     assert "team/first" in second["message"]
     cluster.reconcile("first")  # reconciling the owner again changes nothing
     assert cluster.ready("first")["status"] == "True"
@@ -136,8 +136,10 @@ def test_when_the_owner_leaves_the_next_one_owns_the_target() -> None:
     cluster.add("second")
     cluster.kube.edit("connection", "team", "first", {"spec": {"target": {"sourceName": "Elsewhere"}}})
     cluster.reindex()
-    waiting = cluster.reconcile("first")
+    cluster.reconcile("first")
+    waiting = cluster.state.targets.take_left()
     assert [c.name for c in waiting] == ["second"]
+    assert cluster.state.targets.take_left() == []  # each once
     for claim in waiting:
         cluster.reconcile(claim.name, claim.namespace)
     assert cluster.ready("second")["status"] == "True"
@@ -151,7 +153,7 @@ def test_a_deleted_owner_hands_the_target_to_the_next() -> None:
     for key, claim in index_entry(second).items():
         index[key].append(claim)
     claims.attach(index)
-    assert claims.check(second)[0] is not None
+    assert claims.check(second) is not None
     waiting = claims.departed(first)  # the index may still hold the deleted connection's claim
     assert [c.name for c in waiting] == ["second"]
-    assert claims.check(second) == (None, [])
+    assert claims.check(second) is None
