@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connector_operator import job_tracking
+from connector_operator import job_tracking, target_ownership
 from connector_operator.metrics_sink import MetricsSink, NoMetrics
 from connector_operator.secrets_check import Verdict
 from connector_operator.settings import Settings
@@ -39,6 +39,7 @@ class OperatorState:
     kube_factory: Callable[[], Kube] = _real_kube
     clock: Callable[[], float] = time.monotonic
     jobs: job_tracking.ActiveJobs = field(default_factory=job_tracking.ActiveJobs)
+    targets: target_ownership.TargetClaims = field(default_factory=target_ownership.TargetClaims)
     # connection uids known to have no CronJob: saves a DELETE per reconcile
     without_cronjob: set[str] = field(default_factory=set)
     # uid -> (spec hash, when the CronJob was last ensured)

@@ -84,6 +84,9 @@ def _reconcile_locked(
 ) -> None:
     generation = body["metadata"].get("generation")
     verdict = evaluate(body.get("spec") or {}, lookup, state.settings)
+    in_use = state.targets.check(body)  # one target source belongs to one connection
+    if verdict.ready and in_use is not None:
+        verdict = Verdict(False, Reason.TARGET_IN_USE, in_use, verdict.spec)
     status = status_rules.read(body.get("status"))
     next_run: str | None = None
     schedule_valid = True
