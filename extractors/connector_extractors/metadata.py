@@ -129,15 +129,16 @@ class SourceMetadata:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self, dict_factory=_without_absent_enum_values)
+        document = asdict(self)
+        for schema in document["schemas"]:
+            for table in schema["tables"]:
+                for column in table["columns"]:
+                    if column["enum_values"] is None:
+                        del column["enum_values"]  # only enum columns carry the key
+        return document
 
     def content_hash(self) -> str:
         """A stable hash of the whole model (same catalog, same hash)."""
         digest = hashlib.sha256()
         digest.update(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode())
         return "sha256:" + digest.hexdigest()
-
-
-def _without_absent_enum_values(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`asdict`'s dict factory: a column's `enum_values` only when it has some."""
-    return {key: value for key, value in pairs if key != "enum_values" or value is not None}

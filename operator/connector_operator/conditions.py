@@ -39,6 +39,7 @@ class Reason(StrEnum):
     SECRET_KEY_MISSING = "SecretKeyMissing"  # noqa: S105 - a reason, not a secret
     SECRET_NOT_ALLOWED = "SecretNotAllowed"  # noqa: S105 - a reason, not a secret
     API_HOST_NOT_ALLOWED = "ApiHostNotAllowed"
+    TARGET_IN_USE = "TargetInUse"
     IDLE = "Idle"
     RUN_IN_PROGRESS = "RunInProgress"
     TIMEOUT = "Timeout"
@@ -104,6 +105,12 @@ REASONS: tuple[Documented, ...] = (
     ),
     Documented(
         Reason.API_HOST_NOT_ALLOWED, _READY, "`target.apiUrl`'s host matches none of `OLC_ALLOWED_API_HOSTS`"
+    ),
+    Documented(
+        Reason.TARGET_IN_USE,
+        _READY,
+        "another connection, created first, names the same target (API URL, workspace, version, source "
+        "name); the message names it: one target source belongs to one connection (`target_ownership`)",
     ),
     Documented(Reason.IDLE, f"`{ConditionType.RUNNING}` False", "no run in progress"),
     Documented(

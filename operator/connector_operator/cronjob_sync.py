@@ -30,13 +30,19 @@ log = logging.getLogger("connector_operator")
 
 
 def sync_cronjob(
-    state: OperatorState, connection: Connection, verdict: Verdict, status: OnlineConnectionStatus
+    state: OperatorState,
+    connection: Connection,
+    verdict: Verdict,
+    status: OnlineConnectionStatus,
+    *,
+    schedule_valid: bool = True,
 ) -> Verdict:
+    """Bring the CronJob in line; a schedule that cannot fire as written removes the old CronJob."""
     spec = verdict.spec
     name = naming.cronjob_name(connection.name)
     if spec is None:
         return verdict  # an invalid spec leaves an existing CronJob alone: nothing safe to render
-    if spec.schedule is None:
+    if spec.schedule is None or not schedule_valid:
         if connection.uid not in state.without_cronjob:
             if state.kube.delete_cronjob(connection.namespace, name):
                 log.info("schedule removed: deleted CronJob %s/%s", connection.namespace, name)

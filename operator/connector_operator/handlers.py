@@ -26,6 +26,7 @@ from connector_operator.models import GROUP, PLURAL, VERSION
 from connector_operator.reconcile import reconcile, reevaluate
 from connector_operator.secret_index import entry, lookup
 from connector_operator.secrets_check import referenced_secrets
+from connector_operator.target_ownership import Claim, index_entry
 
 Index = Mapping[Any, Any]
 MANAGED = {naming.MANAGED_BY: naming.MANAGER}
@@ -62,16 +63,31 @@ def connections_by_secret(*, namespace: str | None, name: str, spec: kopf.Spec, 
     return {(namespace, secret): name for _, secret, _ in referenced_secrets(dict(spec))}
 
 
+@kopf.index(GROUP, VERSION, PLURAL)
+def connections_by_target(*, body: kopf.Body, **_: Any) -> object:
+    """Target identity -> claim of each connection (one target source belongs to one connection)."""
+    return index_entry(body)
+
+
+def _revisit(state: states.OperatorState, claims: list[Claim], secrets: Index | None) -> None:
+    """Reconcile the connections whose target another one just left: one of them may now own it."""
+    for claim in claims:
+        if (other := state.kube.get_connection(claim.namespace, claim.name)) is not None:
+            reconcile(state, other, lookup(secrets, claim.namespace))
+
+
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=3)
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=3)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=3)
 def reconcile_connection(
     *, body: kopf.Body, namespace: str | None, memo: kopf.Memo, secret_keys: Index | None = None,
-    jobs_by_connection: Index | None = None, **_: Any,
+    jobs_by_connection: Index | None = None, connections_by_target: Index | None = None, **_: Any,
 ) -> None:  # fmt: skip
     state = states.from_memo(memo, jobs_by_connection)
+    state.targets.attach(connections_by_target)
     try:
         reconcile(state, copy.deepcopy(dict(body)), lookup(secret_keys, namespace), fresh=False)
+        _revisit(state, state.targets.take_left(), secret_keys)
     except ApiException as error:
         raise kopf.TemporaryError(f"Kubernetes API error {error.status}: {error.reason}", delay=3) from error
 
@@ -79,13 +95,18 @@ def reconcile_connection(
 @kopf.on.event(GROUP, VERSION, PLURAL)
 async def connection_event(
     *, event: kopf.RawEvent, body: kopf.Body, uid: str, namespace: str | None, name: str, memo: kopf.Memo,
-    secret_keys: Index | None = None, jobs_by_connection: Index | None = None, **_: Any,
+    secret_keys: Index | None = None, jobs_by_connection: Index | None = None,
+    connections_by_target: Index | None = None, **_: Any,
 ) -> None:  # fmt: skip
-    """A deletion (memory and metrics forgotten; no finalizer needed), or a new request value."""
+    """A deletion (memory and metrics forgotten; no finalizer needed; the next connection waiting for
+    its target reconciled), or a new request value."""
     state = states.from_memo(memo, jobs_by_connection)
+    state.targets.attach(connections_by_target)
     if event.get("type") == "DELETED":
         state.metrics.forget(namespace or "", name)
         state.forget(uid)
+        if waiting := state.targets.departed(dict(body)):
+            await asyncio.to_thread(_revisit, state, waiting, secret_keys)
     elif event.get("type") == "MODIFIED" and run_requests.pending(body):
         current, found = copy.deepcopy(dict(body)), lookup(secret_keys, namespace)
         await asyncio.to_thread(

@@ -113,6 +113,7 @@ def pod_template(
         name=connection.name,
         mode=mode,
         previous_content_hash=previous_content_hash,
+        uid=connection.uid,
     )
     container: dict[str, Any] = {
         "name": CONTAINER,

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connector_operator import job_tracking
+from connector_operator import job_tracking, target_ownership
 from connector_operator.metrics_sink import MetricsSink, NoMetrics
+from connector_operator.secrets_check import Verdict
 from connector_operator.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class OperatorState:
     kube_factory: Callable[[], Kube] = _real_kube
     clock: Callable[[], float] = time.monotonic
     jobs: job_tracking.ActiveJobs = field(default_factory=job_tracking.ActiveJobs)
+    targets: target_ownership.TargetClaims = field(default_factory=target_ownership.TargetClaims)
     # connection uids known to have no CronJob: saves a DELETE per reconcile
     without_cronjob: set[str] = field(default_factory=set)
     # uid -> (spec hash, when the CronJob was last ensured)
@@ -46,6 +48,7 @@ class OperatorState:
     cronjob_uids: dict[str, str] = field(default_factory=dict)
     cronjob_desired: dict[str, dict[str, Any]] = field(default_factory=dict)
     _repairs: dict[str, float] = field(default_factory=dict)
+    _rejections: dict[str, tuple[Any, Verdict]] = field(default_factory=dict)
     _kube: Kube | None = None
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -98,6 +101,18 @@ class OperatorState:
         self.cronjob_desired.pop(uid, None)
         self.cronjob_uids.pop(uid, None)
 
+    def reject(self, uid: str, generation: Any, verdict: Verdict) -> None:
+        """The API server refused what this generation of the spec renders: remember it."""
+        self._rejections[uid] = (generation, verdict)
+
+    def rejection(self, uid: str, generation: Any) -> Verdict | None:
+        """The refusal of this very generation, if any (a new generation gets a new chance)."""
+        found = self._rejections.get(uid)
+        if found is None or found[0] != generation:
+            self._rejections.pop(uid, None)
+            return None
+        return found[1]
+
     def repair_allowed(self, uid: str) -> bool:
         """At most one drift repair per connection and minute."""
         now = self.clock()
@@ -113,6 +128,7 @@ class OperatorState:
             self._locks.pop(uid, None)
             self._queued_notices.pop(uid, None)
             self._repairs.pop(uid, None)
+            self._rejections.pop(uid, None)
         self.without_cronjob.discard(uid)
         self.cronjob_gone(uid)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from connector_operator import conditions, cron
 from connector_operator import status as status_rules
-from connector_operator.conditions import Reason
+from connector_operator.conditions import EventReason, Reason
 from connector_operator.cronjob_sync import sync_cronjob
 from connector_operator.job_builder import Connection
 from connector_operator.models import OnlineConnectionStatus
@@ -59,21 +59,54 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _announce(
+    state: OperatorState,
+    body: dict[str, Any],
+    status: OnlineConnectionStatus,
+    verdict: Verdict,
+    generation: Any,
+) -> None:
+    """One Warning Event when the spec turns out invalid or refused (not one per reconcile)."""
+    if verdict.ready or verdict.reason not in (Reason.INVALID_SPEC, Reason.SPEC_REJECTED):
+        return
+    previous = conditions.find(status.conditions, conditions.ConditionType.READY)
+    if previous is not None and (previous.reason, previous.message, previous.observed_generation) == (
+        verdict.reason,
+        verdict.message[: conditions.MAX_MESSAGE],
+        generation,
+    ):
+        return
+    state.kube.post_event(body, "Warning", EventReason(verdict.reason), verdict.message)
+
+
 def _reconcile_locked(
     state: OperatorState, body: dict[str, Any], connection: Connection, lookup: SecretLookup
 ) -> None:
     generation = body["metadata"].get("generation")
     verdict = evaluate(body.get("spec") or {}, lookup, state.settings)
+    in_use = state.targets.check(body)  # one target source belongs to one connection
+    if verdict.ready and in_use is not None:
+        verdict = Verdict(False, Reason.TARGET_IN_USE, in_use, verdict.spec)
     status = status_rules.read(body.get("status"))
     next_run: str | None = None
+    schedule_valid = True
     if verdict.spec is not None and verdict.spec.schedule is not None:
         schedule = verdict.spec.schedule
         try:
             next_run = status_rules.now_text(cron.next_run(schedule.cron, schedule.time_zone, now()))
         except cron.CronError as error:
-            verdict = Verdict(False, Reason.INVALID_SPEC, f"spec.schedule.cron: {error}", verdict.spec)
+            verdict = Verdict(False, Reason.INVALID_SPEC, f"spec.schedule: {error}", verdict.spec)
+            schedule_valid = False
+    verdict = (
+        state.rejection(connection.uid, generation) or verdict
+    )  # refused for good: until the spec changes
     updates = handle_requests(state, body, connection, verdict, status)  # first: request-to-Job latency
-    verdict = sync_cronjob(state, connection, updates.rejected or verdict, status)
+    verdict = sync_cronjob(
+        state, connection, updates.rejected or verdict, status, schedule_valid=schedule_valid
+    )
+    if verdict.reason == Reason.SPEC_REJECTED:
+        state.reject(connection.uid, generation, verdict)
+    _announce(state, body, status, verdict, generation)
     if (
         verdict.spec is None
         or verdict.spec.schedule is None

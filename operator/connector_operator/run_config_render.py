@@ -54,12 +54,15 @@ def render(
     name: str,
     mode: Literal["import", "check"] = "import",
     previous_content_hash: str | None = None,
+    uid: str | None = None,
 ) -> RunConfig:
+    """`uid`: the connection's, written as the owner marker on the DataGalaxy source."""
+    owner = {"owner_uid": uid, "owner_connection": f"{namespace}/{name}"} if uid else {}
     return RunConfig(
         mode=mode,
         connection=f"{namespace}/{name}",
         source=shared(spec.source, SourceConfig),
-        target=shared(spec.target, TargetConfig),
+        target=shared(spec.target, TargetConfig).model_copy(update=owner),
         filters=shared(spec.filters, Filters),
         include=shared(spec.include, IncludeOptions),
         strict=spec.strict,

@@ -11,11 +11,12 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import naming
+from connector_operator import naming, owned
 from connector_operator import status as status_rules
 from connector_operator.job_builder import Connection
 from connector_operator.models import OnlineConnectionStatus
 from connector_operator.operator_state import OperatorState
+from connector_operator.run_requests import trusted_controllers
 
 log = logging.getLogger("connector_operator")
 
@@ -80,10 +81,12 @@ def _history_limit(body: dict[str, Any]) -> int:
 
 def prune_jobs(state: OperatorState, connection: Connection, keep: int, mode: str) -> None:
     """Keep the newest `keep` recorded, finished Jobs of one mode; delete older ones."""
+    trusted = trusted_controllers(state, connection)
     jobs = [
         j
         for j in state.kube.list_jobs(connection.namespace, connection.uid, mode)
-        if status_rules.job_finished(j)
+        if (owned.controller(j) or ("", "", ""))[2] in trusted  # never another's look-alike
+        and status_rules.job_finished(j)
         and (j["metadata"].get("annotations") or {}).get(naming.RECORDED_ANNOTATION) == "true"
     ]
     jobs.sort(key=lambda j: j["metadata"].get("creationTimestamp", ""), reverse=True)

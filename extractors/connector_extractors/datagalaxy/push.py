@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector_extractors.datagalaxy import ownership
 from connector_extractors.datagalaxy.bulktree import (
     MAPPING_VERSION,
     BatchLimits,
@@ -170,12 +171,20 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
     source_attributes: dict[str, Any] | None = None,
 ) -> PushOutcome:
     """`source_attributes`: extra attributes for the top node (real keys only, e.g. an ownership marker)."""
+    owner = ownership.owner_of(target)
+    claimed = ownership.find_target_source(client, resolved.version_id, target.source_name)
+    ownership.check_owner(claimed, owner, target.source_name)  # before anything is written
+    source_attributes = ownership.with_marker(source_attributes or {}, owner) or None
     vocabulary = learn_vocabulary(client, target.technology_code, metadata.technology)
     digest = content_hash(
         client, resolved, metadata, target, vocabulary=vocabulary, source_attributes=source_attributes
     )
     outcome = PushOutcome(PushCounts(), False, [*resolved.warnings, *vocabulary.warnings], 0, digest)
-    if previous_content_hash is not None and digest == previous_content_hash:
+    if (
+        previous_content_hash is not None
+        and digest == previous_content_hash
+        and ownership.still_holds(client, resolved.version_id, claimed, metadata)
+    ):
         log.info("DataGalaxy: metadata unchanged since the last successful push; nothing written")
         outcome.unchanged = True
         outcome.requests = client.requests_sent

@@ -259,6 +259,8 @@ def test_an_unreadable_cron_string_makes_the_connection_not_ready(world: World) 
     world.connection(schedule={"cron": "*/x * * * *"})
     assert world.condition("Ready")["status"] == "False"
     assert "spec.schedule" in world.condition("Ready")["message"]
+    world.reconcile()
+    assert world.kube.event_reasons() == ["InvalidSpec"], "one Event, not one per reconcile"
 
 
 def test_a_test_request_records_last_test(world: World) -> None:
@@ -286,6 +288,14 @@ def test_a_job_the_api_server_refuses_makes_the_connection_not_ready_without_ret
     assert "RunRejected" in world.kube.event_reasons()
     world.reconcile()
     assert world.kube.calls[("create", "job")] == 1, "the same request is not tried again"
+    assert world.condition("Ready")["reason"] == "SpecRejected", "until the spec changes"
+    assert world.kube.event_reasons().count("SpecRejected") == 1
+    world.request("r2")
+    assert world.kube.calls[("create", "job")] == 1, "a refused spec starts nothing"
+    world.kube.edit("connection", NS, "shop", {"spec": {"strict": True}})
+    world.request("r3")
+    assert world.condition("Ready")["status"] == "True", "a new generation gets a new chance"
+    assert len(world.jobs()) == 1
 
 
 def test_a_transient_api_error_is_raised_for_a_retry(world: World) -> None:
@@ -502,3 +512,15 @@ def test_resources_the_api_server_would_refuse_are_an_invalid_spec(
     assert "spec.run.resources" in ready["message"]
     world.request("r1")
     assert world.jobs() == []
+
+
+def test_a_schedule_broken_by_an_edit_removes_the_old_cronjob(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    world.kube.edit("connection", NS, "shop", {"spec": {"schedule": {"cron": "CRON_TZ=Asia/Tokyo 0 * * *"}}})
+    world.reconcile()
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert world.kube.get("cronjob", NS, naming.cronjob_name("shop")) is None, (
+        "no stale schedule keeps firing"
+    )
+    assert "nextScheduledRun" not in world.status()
