@@ -147,6 +147,10 @@ def run_import(
             warnings=warnings,
             contentHash=content_hash,
         )
+    if warnings and config.missing_objects == "delete":
+        # Objects the extraction skipped (no privilege, unreadable) look dropped: partial reads never delete.
+        config = config.model_copy(update={"missing_objects": "report"})
+        warnings.append("Objects missing from the source were not deleted: the extraction skipped some")
     outcome = push(config, token, metadata)
     # The client's hash covers the target too; the model's own (seconds on huge catalogs) only as a fallback.
     content_hash = outcome.content_hash or metadata.content_hash()
