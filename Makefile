@@ -5,26 +5,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv system-deps binaries lint unit chart lua integration e2e crds bench clean
+.PHONY: demo test venv system-deps binaries images lint unit chart lua integration e2e crds bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[operator,extractor,sqlserver,oracle,redshift]' --group dev
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 system-deps:
 	bash scripts/install-system-deps.sh
+	bash scripts/install-container-runtime.sh
+
+images: venv
+	bash scripts/build-images.sh
 
 binaries: venv
 	$(PY) -m connector_testbed build
 
 crds: venv
 	$(PY) -m connector_operator.crd_generate --write
-	cp crds/onlineconnections.yaml charts/online-connector/crds/onlineconnections.yaml
-	$(PY) -m tests.unit.chart.docs_reference --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """Benchmark: push a catalog of 200,000 columns to the DataGalaxy simulator.
 
     .venv/bin/python bench/push.py [--columns 200000] [--columns-per-table 100] [--missing report]
+                                   [--max-entities 5000] [--max-bytes 8388608]
 
 The simulator runs in its own process (as in the demo), so this process's CPU time is the client's:
 building the JSON batches, hashing, httpx and response parsing. Printed: objects/s, requests, the
@@ -217,11 +218,14 @@ def main() -> int:
     parser.add_argument("--columns-per-table", type=int, default=100)
     parser.add_argument("--missing", choices=["ignore", "report", "delete"], default="report")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--max-entities", type=int, default=BatchLimits().max_entities, help="per batch")
+    parser.add_argument("--max-bytes", type=int, default=BatchLimits().max_bytes, help="per batch")
     parser.add_argument("--whole-process", action="store_true", help="the command line on a real catalog")
     parser.add_argument("--repeat", type=int, default=3, help="with --whole-process: alternating rounds")
     args = parser.parse_args()
     if args.whole_process:
         return whole_process_import(args.columns, args.columns_per_table, args.repeat)
+    limits = BatchLimits(args.max_entities, args.max_bytes)
 
     gc.collect()
     base_rss = rss_mb()
@@ -235,14 +239,18 @@ def main() -> int:
     target = TargetConfig(apiUrl="http://127.0.0.1/v2", workspace="Demo", sourceName="bench")
     with SimulatorServer(mode="process") as sim:
         target = target.model_copy(update={"api_url": sim.url})
-        first = timed_push(sim, metadata, target, missing_objects=args.missing)
+        first = timed_push(sim, metadata, target, missing_objects=args.missing, batch_limits=limits)
         first_rss = rss_mb()
-        second = timed_push(sim, metadata, target, missing_objects=args.missing)
+        second = timed_push(sim, metadata, target, missing_objects=args.missing, batch_limits=limits)
         third = timed_push(
-            sim, metadata, target, missing_objects=args.missing, previous_content_hash=second["hash"]
+            sim,
+            metadata,
+            target,
+            missing_objects=args.missing,
+            previous_content_hash=second["hash"],
+            batch_limits=limits,
         )
         by_route = sim.stats()["byRoute"]
-    limits = BatchLimits()
     largest_batch = max(b.size for b in iter_batches(metadata, source_fields("bench", "postgresql"), limits))
     figures = {
         "model": {

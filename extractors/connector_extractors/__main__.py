@@ -58,6 +58,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, help="with --dry-run: write the metadata JSON here ('-': stdout)"
     )
+    parser.add_argument(
+        "--show-tree",
+        action="store_true",
+        help="with --dry-run: print the exact bulktree bodies and key rows a push would send",
+    )
     parser.add_argument("--log-level", default=os.environ.get("OLC_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -154,6 +159,11 @@ def run_import(
         content_hash = metadata.content_hash()
         if args.output is not None:
             write_metadata(args.output, metadata, content_hash)
+        if args.show_tree:
+            from connector_extractors.datagalaxy.preview import show  # noqa: PLC0415
+
+            for text in show(config, token, metadata):
+                sys.stdout.write(text + "\n")
         return RunSummary(
             mode="import",
             result="PartialSuccess" if warnings else "Succeeded",
@@ -163,6 +173,10 @@ def run_import(
             warnings=warnings,
             contentHash=content_hash,
         )
+    if warnings and config.missing_objects == "delete":
+        # Objects the extraction skipped (no privilege, unreadable) look dropped: partial reads never delete.
+        config = config.model_copy(update={"missing_objects": "report"})
+        warnings.append("Objects missing from the source were not deleted: the extraction skipped some")
     from connector_extractors.push import push  # noqa: PLC0415 - not for dry runs
 
     outcome = push(config, token, metadata)

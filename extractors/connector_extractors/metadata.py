@@ -128,7 +128,14 @@ class SourceMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy as plain dicts and lists (slow on large models: tests and tools only)."""
-        return asdict(self, dict_factory=_without_absent_enum_values)
+        document = asdict(self)
+        for schema in document["schemas"]:
+            for table in schema["tables"]:
+                for column in table["columns"]:
+                    for name in ABSENT_WHEN_NONE:
+                        if column[name] is None:
+                            del column[name]  # only enum columns carry the key
+        return document
 
     def content_hash(self) -> str:
         """A stable hash of the whole model (same catalog, same hash); see `metadata_json`."""
@@ -137,10 +144,5 @@ class SourceMetadata:
         return content_hash(self)
 
 
-# Fields left out of the JSON when they are None (metadata_json drops them from the encoded bytes too).
+# A column's fields left out of the JSON when they are None (metadata_json cuts them from its bytes too).
 ABSENT_WHEN_NONE = ("enum_values",)
-
-
-def _without_absent_enum_values(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`asdict`'s dict factory: a column's `enum_values` only when it has some."""
-    return {key: value for key, value in pairs if key not in ABSENT_WHEN_NONE or value is not None}

@@ -46,13 +46,20 @@ def owner_reference(connection: Connection) -> dict[str, Any]:
     }
 
 
+OOM_EXIT_CODE = 137  # SIGKILL: the kernel's OOM killer when the container exceeds its memory limit
+
+
 def non_retryable_exit_codes() -> list[int]:
-    return sorted(EXIT_CODES[category] for category in NON_RETRYABLE)
+    """Exit codes that fail the Job at once: the non-retryable categories, and an OOM kill (the same
+    memory limit would kill the retry too; the status says OOMKilled with a hint)."""
+    return sorted([*(EXIT_CODES[category] for category in NON_RETRYABLE), OOM_EXIT_CODE])
 
 
 def pod_failure_policy() -> dict[str, Any]:
+    # Disruptions first (node drain, preemption, eviction also end in SIGKILL): those are retried.
     return {
         "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             {
                 "action": "FailJob",
                 "onExitCodes": {
@@ -61,7 +68,6 @@ def pod_failure_policy() -> dict[str, Any]:
                     "values": non_retryable_exit_codes(),
                 },
             },
-            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
         ]
     }
 
@@ -86,9 +92,9 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
 def _resources(spec: OnlineConnectionSpec) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     if spec.run.resources.requests:
-        resources["requests"] = {str(k): v for k, v in spec.run.resources.requests.items()}
+        resources["requests"] = {str(k): str(v) for k, v in spec.run.resources.requests.items()}
     if spec.run.resources.limits:
-        resources["limits"] = {str(k): v for k, v in spec.run.resources.limits.items()}
+        resources["limits"] = {str(k): str(v) for k, v in spec.run.resources.limits.items()}
     return resources
 
 
@@ -107,6 +113,7 @@ def pod_template(
         name=connection.name,
         mode=mode,
         previous_content_hash=previous_content_hash,
+        uid=connection.uid,
     )
     container: dict[str, Any] = {
         "name": CONTAINER,

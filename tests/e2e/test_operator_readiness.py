@@ -29,7 +29,7 @@ def connection_doc(name: str, **spec_overrides: Any) -> str:
             "apiUrl": "http://127.0.0.1:9/v2",
             "tokenSecretRef": {"name": "dg-token", "key": "token"},
             "workspace": "Sales",
-            "sourceName": "Sales DB",
+            "sourceName": f"Sales DB {name}",  # one target source per connection
         },
     }
     spec.update(spec_overrides)
