@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from connector_extractors.errors import EXIT_CODES, NON_RETRYABLE
-from connector_extractors.run_config import ENV_DATAGALAXY_TOKEN, ENV_RUN_CONFIG, ENV_SOURCE_PASSWORD
+from connector_extractors.run_config import (
+    ENV_DATAGALAXY_TOKEN,
+    ENV_RUN_CONFIG,
+    ENV_SOURCE_CA,
+    ENV_SOURCE_PASSWORD,
+)
 from connector_operator import naming
 from connector_operator.models import GROUP, KIND, VERSION, OnlineConnectionSpec
 from connector_operator.run_config_render import render, render_json, target_key
@@ -76,6 +81,9 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
                 "valueFrom": {"secretKeyRef": {"name": password.name, "key": password.key}},
             }
         )
+    ca = spec.source.tls.ca_secret_ref
+    if ca is not None:
+        env.append({"name": ENV_SOURCE_CA, "valueFrom": {"secretKeyRef": {"name": ca.name, "key": ca.key}}})
     token = spec.target.token_secret_ref
     env.append(
         {"name": ENV_DATAGALAXY_TOKEN, "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}

@@ -12,6 +12,7 @@ from connector_extractors.run_config import (
     PatternFilter,
     RunConfig,
     SourceConfig,
+    SourceTls,
     TargetConfig,
     Timeouts,
 )
@@ -46,6 +47,7 @@ def render(
             username=source.username,
             path=source.path,
             options=dict(source.options),
+            tls=SourceTls(mode=source.tls.mode),
         ),
         target=TargetConfig(
             apiUrl=target.api_url,

@@ -19,6 +19,7 @@ class Settings:
     extractor_service_account: str | None = None
     require_secret_label: bool = False
     allowed_api_hosts: tuple[str, ...] = ()
+    allowed_source_hosts: tuple[str, ...] = ()
     watch_namespaces: tuple[str, ...] = ()
     metrics_port: int = 9090
     liveness: str = "http://0.0.0.0:8080/healthz"
@@ -33,6 +34,7 @@ class Settings:
             extractor_service_account=env.get("OLC_EXTRACTOR_SERVICE_ACCOUNT") or None,
             require_secret_label=env.get("OLC_REQUIRE_SECRET_LABEL", "").lower() == "true",
             allowed_api_hosts=_split(env.get("OLC_ALLOWED_API_HOSTS", "")),
+            allowed_source_hosts=_split(env.get("OLC_ALLOWED_SOURCE_HOSTS", "")),
             watch_namespaces=_split(env.get("OLC_WATCH_NAMESPACES", "")),
             metrics_port=int(env.get("OLC_METRICS_PORT") or 9090),
             liveness=env.get("OLC_LIVENESS", "http://0.0.0.0:8080/healthz"),

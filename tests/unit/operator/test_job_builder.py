@@ -28,7 +28,7 @@ def spec(**overrides: Any) -> OnlineConnectionSpec:
             "database": "sales",
             "username": "reader",
             "passwordSecretRef": {"name": "db", "key": "password"},
-            "options": {"sslmode": "require"},
+            "options": {"keepalives_idle": "60"},
         },
         "target": {
             "apiUrl": "https://api.datagalaxy.com/v2",
@@ -106,7 +106,7 @@ def test_secrets_only_by_reference_and_config_is_a_run_config() -> None:
     assert config.mode == "import"
     assert config.connection == "team-a/sales-db"
     assert config.source.host == "db.example.com"
-    assert config.source.options == {"sslmode": "require"}
+    assert config.source.options == {"keepalives_idle": "60"}
     assert config.target is not None
     assert config.target.source_name == "Sales DB"
     assert config.previous_content_hash == "abc"
