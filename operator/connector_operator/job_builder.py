@@ -91,12 +91,13 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
     return env
 
 
-def _resources(spec: OnlineConnectionSpec) -> dict[str, Any]:
+def _resources(spec: OnlineConnectionSpec, settings: Settings) -> dict[str, Any]:
+    """The operator's default requests/limits, overridden key by key by the spec's."""
     resources: dict[str, Any] = {}
-    if spec.run.resources.requests:
-        resources["requests"] = {str(k): v for k, v in spec.run.resources.requests.items()}
-    if spec.run.resources.limits:
-        resources["limits"] = {str(k): v for k, v in spec.run.resources.limits.items()}
+    for section, given in (("requests", spec.run.resources.requests), ("limits", spec.run.resources.limits)):
+        merged = {**settings.extractor_resources.get(section, {}), **{str(k): v for k, v in given.items()}}
+        if merged:
+            resources[section] = merged
     return resources
 
 
@@ -136,7 +137,7 @@ def pod_template(
         "terminationMessagePolicy": "File",
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, private to the pod
     }
-    resources = _resources(spec)
+    resources = _resources(spec, settings)
     if resources:
         container["resources"] = resources
     pod_spec: dict[str, Any] = {

@@ -100,7 +100,7 @@ def _option_rules() -> list[dict[str, str]]:
                     "message": f"source.tls.mode for {technology} must be one of "
                     + ", ".join(profile.tls_modes),
                     "fieldPath": ".tls.mode",
-                    "reason": "FieldValueNotSupported",
+                    "reason": "FieldValueInvalid",
                 }
             )
     return rules

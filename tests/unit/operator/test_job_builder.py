@@ -74,7 +74,10 @@ def test_import_job_shape() -> None:
     assert main["image"] == "example.org/extractor:9"
     assert main["command"] == ["online-connector-extract"]
     assert main["args"] == []
-    assert main["resources"] == {"limits": {"memory": "512Mi"}}
+    assert main["resources"] == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "512Mi"},
+    }
     assert main["terminationMessagePath"] == "/dev/termination-log"
 
 
@@ -155,7 +158,7 @@ def test_job_names_are_deterministic_and_short() -> None:
 def test_no_service_account_setting_means_no_service_account_name() -> None:
     job = build_job(CONNECTION, spec(), Settings(), mode="import", request="r")
     assert "serviceAccountName" not in job["spec"]["template"]["spec"]
-    assert container(job)["image"].startswith("ghcr.io/datagalaxy-community/online-connector-extractor:")
+    assert container(job)["image"].startswith("ghcr.io/datagalaxy/online-connector-extractor:")
 
 
 def test_cronjob_shape() -> None:
