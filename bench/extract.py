@@ -294,7 +294,7 @@ def measure(mode: str, config: dict[str, Any], password: str | None, repeat: int
         )
         if proc.returncode != 0:
             raise SystemExit(f"worker {mode} failed:\n{proc.stdout}\n{proc.stderr}")
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
         if result.get("skipped"):
             return result
         if best is None or result["seconds"] < best["seconds"]:

@@ -118,7 +118,8 @@ def run(connections: int, runs: int, settle: float = 1.0) -> dict[str, Any]:
                 )
             created = time.monotonic() - started
             while True:
-                items = custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL)["items"]
+                listed: Any = custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL)
+                items = listed["items"]
                 done = reconciled(items)
                 if done >= connections:
                     break
@@ -139,7 +140,7 @@ def run(connections: int, runs: int, settle: float = 1.0) -> dict[str, Any]:
 
             def watch_jobs() -> None:
                 # Raw JSON lines, no model objects: the watcher must not lag behind the events it times.
-                response = batch.list_namespaced_job(
+                response: Any = batch.list_namespaced_job(
                     NAMESPACE, watch=True, timeout_seconds=600, _preload_content=False
                 )
                 buffer = b""

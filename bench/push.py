@@ -147,8 +147,8 @@ def main() -> int:
         "third_push_with_previous_hash": third,
         "requests_by_route": by_route,
     }
-    for run in ("first_push", "second_push_same_metadata", "third_push_with_previous_hash"):
-        figures[run].pop("hash")
+    for key in ("first_push", "second_push_same_metadata", "third_push_with_previous_hash"):
+        figures[key].pop("hash")
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0

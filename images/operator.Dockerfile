@@ -1,44 +1,50 @@
-# syntax=docker/dockerfile:1.7
-# The operator image: `online-connector operator` (kopf) and the CLI. Build from the repository root:
-#   docker build -f images/operator.Dockerfile -t online-connector-operator:0.1.0 .
-# Pin the base by digest for reproducible builds: --build-arg PYTHON_IMAGE=python:3.12-slim-bookworm@sha256:...
+# The operator image: `online-connector operator` (kopf) and the CLI. Build it with `make images`
+# (scripts/build-images.sh), which prepares the build context: `wheels/` (a wheelhouse holding the
+# project's wheel and every pinned dependency, downloaded outside the build) and `constraints.txt`
+# (images/constraints.txt). Nothing is fetched from a package index during the build.
+#   PYTHON_IMAGE  base of both stages: python:3.12-slim-bookworm, or the Debian-made base of
+#                 scripts/make-base-image.sh where no registry is reachable. Pin it by digest.
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
-# --- build: a virtual environment with the project and its dependencies, nothing else -------------
+# --- build: a virtual environment from the wheelhouse; pip runs from its wheel and is not installed ---
 FROM ${PYTHON_IMAGE} AS build
+ARG VERSION=0.1.0
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY operator ./operator
-COPY extractors ./extractors
-COPY testbed ./testbed
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip install . \
- && /opt/venv/bin/python -m compileall -q /opt/venv/lib \
- && /opt/venv/bin/pip uninstall --yes pip setuptools wheel \
- && rm -rf /opt/venv/lib/python*/site-packages/connector_testbed
+COPY wheels /wheels
+COPY constraints.txt /constraints.txt
+RUN python3 -m venv --without-pip /opt/venv \
+ && /opt/venv/bin/python "$(echo /wheels/pip-*.whl)/pip" install --no-index --find-links /wheels \
+      --constraint /constraints.txt --only-binary :all: --no-compile \
+      "online-connector[operator]==${VERSION}" \
+ && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
-# --- runtime: the slim base, the virtual environment, a numeric non-root user ---------------------
+# --- runtime: the base, the virtual environment, no pip, no compiler, a numeric non-root user ---------
 FROM ${PYTHON_IMAGE} AS runtime
-ARG VERSION=0.1.0
-LABEL org.opencontainers.image.title="online-connector-operator" \
-      org.opencontainers.image.description="Kubernetes operator that runs DataGalaxy Online Connector imports" \
-      org.opencontainers.image.source="https://github.com/datagalaxy/online-connector" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}"
+COPY --from=build /opt/venv /opt/venv
+# The slim Python image ships pip; Debian's python3 ships its wheels for ensurepip. Neither stays.
+RUN rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
+           /usr/local/lib/python3*/site-packages/pip-*.dist-info \
+           /usr/local/lib/python3*/ensurepip /usr/lib/python3*/ensurepip /usr/share/python-wheels \
+           /root/.cache
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp
-COPY --from=build /opt/venv /opt/venv
-# No pip, no compiler, no package manager cache in the final image; the root filesystem can be read-only.
-RUN pip uninstall --yes pip setuptools wheel 2>/dev/null; rm -rf /root/.cache
 USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["online-connector"]
 # Settings are OLC_* environment variables (the chart sets them); kopf serves /healthz on 8080.
 CMD ["operator"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG PYTHON_IMAGE
+LABEL org.opencontainers.image.title="online-connector-operator" \
+      org.opencontainers.image.description="Kubernetes operator that runs DataGalaxy Online Connector imports" \
+      org.opencontainers.image.source="https://github.com/datagalaxy/online-connector" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"

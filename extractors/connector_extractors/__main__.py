@@ -56,6 +56,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, help="with --dry-run: write the metadata JSON here ('-': stdout)"
     )
+    parser.add_argument(
+        "--show-tree",
+        action="store_true",
+        help="with --dry-run: print the exact bulktree bodies and key rows a push would send",
+    )
     parser.add_argument("--log-level", default=os.environ.get("OLC_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -128,6 +133,11 @@ def run_import(
         content_hash = metadata.content_hash()
         if args.output is not None:
             write_metadata(args.output, {"contentHash": content_hash, **metadata.to_dict()})
+        if args.show_tree:
+            from connector_extractors.datagalaxy.preview import show  # noqa: PLC0415
+
+            for text in show(config, token, metadata):
+                sys.stdout.write(text + "\n")
         return RunSummary(
             mode="import",
             result="PartialSuccess" if warnings else "Succeeded",

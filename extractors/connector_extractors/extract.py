@@ -143,9 +143,9 @@ def extract(config: RunConfig, password: str | None, fast: bool = True) -> Extra
         except Exception as exc:
             raise classify(exc, session.spec, password, "extract") from None
     source = config.source
+    # Every schema that passed the schema filters stays, even with no table left: table patterns select
+    # tables only, and a schema dropped here would be a "missing" schema (deleted with missingObjects).
     kept = result.schemas
-    if session.request.filter.filters_tables:
-        kept = [s for s in kept if s.tables]  # table patterns select tables; drop schemas left empty
     # A file source is named by its file name: the mount path inside the pod is incidental.
     database = source.database or (Path(source.path).name if source.path else None)
     metadata = SourceMetadata(technology=source.technology, database=database, schemas=kept)

@@ -4,7 +4,8 @@ Patterns are Python regular expressions that must match the whole name (`re.full
 match either the bare name (`orders`) or the qualified one (`sales.orders`); views are tables here.
 An empty include list means everything (for MySQL and MariaDB, whose schemas are databases: the
 configured `database` if there is one); exclude wins over include. System schemas (the catalog's own,
-per dialect) are left out unless `includeSystemSchemas` is set.
+per dialect) are left out unless `includeSystemSchemas` is set. Table patterns never remove a schema: a
+schema whose tables are all filtered out is still extracted, empty.
 """
 
 from __future__ import annotations

@@ -44,6 +44,9 @@ class Column:
     scale: int | None = None
     default: str | None = None
     comment: str | None = None
+    # The allowed values of an enumerated type (PostgreSQL enum, MySQL ENUM or SET), in declared order;
+    # None for every other type, and then left out of `to_dict` (documents without enums are unchanged).
+    enum_values: tuple[str, ...] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -126,10 +129,15 @@ class SourceMetadata:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self, dict_factory=_without_absent_enum_values)
 
     def content_hash(self) -> str:
         """A stable hash of the whole model (same catalog, same hash)."""
         digest = hashlib.sha256()
         digest.update(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode())
         return "sha256:" + digest.hexdigest()
+
+
+def _without_absent_enum_values(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`asdict`'s dict factory: a column's `enum_values` only when it has some."""
+    return {key: value for key, value in pairs if key != "enum_values" or value is not None}

@@ -14,8 +14,10 @@ def run_operator(settings: Settings | None = None, *, verbose: bool = False, deb
     kopf.configure(verbose=verbose, debug=debug, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("connector_operator").setLevel(logging.INFO)
     from connector_operator import handlers  # noqa: F401, PLC0415 - registers the handlers
+    from connector_operator.operator_state import build  # noqa: PLC0415
 
     kopf.run(
+        memo=kopf.Memo(state=build(settings)),
         standalone=settings.standalone,
         peering_name=settings.peering,
         clusterwide=not settings.watch_namespaces,

@@ -1,13 +1,18 @@
 """The next firing time of a cron schedule, for `status.nextScheduledRun`.
 
-The CronJob controller does the actual scheduling; this only predicts it. Five fields (minute, hour,
-day of month, month, day of week) with lists, ranges, steps, names and the @-macros, as the
-Kubernetes CronJob accepts. As in Vixie cron, when both day fields are restricted a day matching
-either one fires.
+The CronJob controller does the actual scheduling; this predicts it and, above all, refuses what
+the controller's parser (robfig/cron v3 `ParseStandard`, also used by the API server's validation)
+would refuse, so a connection never waits on a schedule that will not fire. Five fields (minute,
+hour, day of month, month, day of week 0-6) with lists, ranges, steps, `?`, English names, the
+@-descriptors (case-sensitive) and `@every <duration>`. A `TZ=`/`CRON_TZ=` prefix is refused, as
+by the API server: the time zone goes in `spec.schedule.timeZone`. Every malformed input raises
+`CronError` (never a bare ValueError). As in Vixie cron, when both day fields are restricted a day
+matching either one fires.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +28,10 @@ MACROS = {
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
 _DAYS = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_NUMBER = re.compile(r"\+?[0-9]+")  # what Go's strconv.Atoi reads, without a sign that makes it negative
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class CronError(ValueError):
@@ -34,7 +42,7 @@ def _value(text: str, names: dict[str, int]) -> int:
     lowered = text.lower()
     if lowered in names:
         return names[lowered]
-    if not text.isdigit():
+    if not _NUMBER.fullmatch(text):
         raise CronError(f"invalid cron value {text!r}")
     return int(text)
 
@@ -44,10 +52,10 @@ def _field(text: str, low: int, high: int, names: dict[str, int]) -> tuple[set[i
     values: set[int] = set()
     restricted = not text.startswith(("*", "?"))
     for part in text.split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1 or (step_text and not step_text.isdigit()):
+        base, slash, step_text = part.partition("/")
+        if slash and ("/" in step_text or not _NUMBER.fullmatch(step_text) or int(step_text) < 1):
             raise CronError(f"invalid step in {part!r}")
+        step = int(step_text) if slash else 1
         if base in ("*", "?"):
             start, end = low, high
         elif "-" in base:
@@ -62,20 +70,44 @@ def _field(text: str, low: int, high: int, names: dict[str, int]) -> tuple[set[i
     return values, restricted
 
 
+def every(expression: str) -> timedelta | None:
+    """The interval of `@every <Go duration>`, None for other expressions; at least one second."""
+    if not expression.startswith("@every "):
+        return None
+    text = expression[len("@every ") :].strip()
+    if not text or text == "0":
+        raise CronError(f"invalid duration in {expression!r}")
+    position, seconds = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position != len(text):
+        raise CronError(f"invalid duration in {expression!r}")
+    return timedelta(seconds=max(1, int(seconds)))
+
+
 def parse(expression: str) -> tuple[list[set[int]], bool, bool]:
-    text = MACROS.get(expression.strip().lower(), expression)
+    if expression.lstrip().startswith(("TZ=", "CRON_TZ=")):
+        raise CronError("a TZ= or CRON_TZ= prefix is not allowed: set spec.schedule.timeZone instead")
+    if expression.startswith("@") and expression not in MACROS:
+        raise CronError(f"unknown descriptor {expression!r}")
+    text = MACROS.get(expression, expression)
     fields = text.split()
     if len(fields) != 5:
         raise CronError(f"cron expression {expression!r} needs five fields")
     names: tuple[dict[str, int], ...] = ({}, {}, {}, _MONTHS, _DAYS)
     parsed = [_field(f, lo, hi, n) for f, (lo, hi), n in zip(fields, _BOUNDS, names, strict=True)]
     sets = [values for values, _ in parsed]
-    sets[4] = {d % 7 for d in sets[4]}
     return sets, parsed[2][1], parsed[4][1]
 
 
 def next_run(expression: str, time_zone: str | None, after: datetime) -> datetime:
     """The first firing time strictly after `after` (aware), returned in UTC."""
+    interval = every(expression)
+    if interval is not None:
+        return (after + interval).astimezone(UTC).replace(microsecond=0)
     (minutes, hours, days, months, weekdays), dom_restricted, dow_restricted = parse(expression)
     try:
         zone = ZoneInfo(time_zone or "UTC")

@@ -51,13 +51,20 @@ def owner_reference(connection: Connection) -> dict[str, Any]:
     }
 
 
+OOM_EXIT_CODE = 137  # SIGKILL: the kernel's OOM killer when the container exceeds its memory limit
+
+
 def non_retryable_exit_codes() -> list[int]:
-    return sorted(EXIT_CODES[category] for category in NON_RETRYABLE)
+    """Exit codes that fail the Job at once: the non-retryable categories, and an OOM kill (the same
+    memory limit would kill the retry too; the status says OOMKilled with a hint)."""
+    return sorted([*(EXIT_CODES[category] for category in NON_RETRYABLE), OOM_EXIT_CODE])
 
 
 def pod_failure_policy() -> dict[str, Any]:
+    # Disruptions first (node drain, preemption, eviction also end in SIGKILL): those are retried.
     return {
         "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             {
                 "action": "FailJob",
                 "onExitCodes": {
@@ -66,7 +73,6 @@ def pod_failure_policy() -> dict[str, Any]:
                     "values": non_retryable_exit_codes(),
                 },
             },
-            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
         ]
     }
 
@@ -95,7 +101,10 @@ def _resources(spec: OnlineConnectionSpec, settings: Settings) -> dict[str, Any]
     """The operator's default requests/limits, overridden key by key by the spec's."""
     resources: dict[str, Any] = {}
     for section, given in (("requests", spec.run.resources.requests), ("limits", spec.run.resources.limits)):
-        merged = {**settings.extractor_resources.get(section, {}), **{str(k): v for k, v in given.items()}}
+        merged = {
+            **settings.extractor_resources.get(section, {}),
+            **{str(k): str(v) for k, v in given.items()},
+        }
         if merged:
             resources[section] = merged
     return resources

@@ -81,6 +81,13 @@ class Kube:
 
         `mutate` returns the new status, or None to write nothing. Returns the written status.
         """
+        written = self.write_status(namespace, name, mutate, body)
+        return None if written is None else dict(written.get("status") or {})
+
+    def write_status(
+        self, namespace: str, name: str, mutate: StatusMutation, body: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """As `update_status`, but returns the whole object as written (None when nothing was)."""
         current = copy.deepcopy(body) if body is not None else self.get_connection(namespace, name)
         for _ in range(CONFLICT_RETRIES):
             if current is None:
@@ -91,9 +98,7 @@ class Kube:
                 return None
             current["status"] = new_status
             try:
-                self.custom.replace_namespaced_custom_object_status(
-                    GROUP, VERSION, namespace, PLURAL, name, current
-                )
+                stored = self.replace_connection_status(namespace, name, current)
             except ApiException as error:
                 if error.status == 409:
                     current = self.get_connection(namespace, name)
@@ -101,8 +106,15 @@ class Kube:
                 if error.status == 404:
                     return None
                 raise
-            return new_status
+            return stored if stored else current
         raise RuntimeError(f"status of {namespace}/{name}: too many conflicting writers")
+
+    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Write `body`'s status; 409 when its resourceVersion is stale. Returns the stored object."""
+        stored = self.custom.replace_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, name, body
+        )
+        return cast(dict[str, Any], stored) if isinstance(stored, dict) else {}
 
     # -- jobs ----------------------------------------------------------------------------------
     def create_job(self, job: dict[str, Any]) -> bool:
@@ -151,43 +163,50 @@ class Kube:
         return text
 
     # -- cronjobs ------------------------------------------------------------------------------
-    def ensure_cronjob(self, desired: dict[str, Any]) -> str:
-        """Create or replace the CronJob when its spec hash changed. Returns created|updated|unchanged."""
-        namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
+    def read_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             response = self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
         except ApiException as error:
-            if error.status != 404:
-                raise
-            try:
-                self.batch.create_namespaced_cron_job(
-                    namespace,
-                    desired,  # type: ignore[arg-type]
-                    _preload_content=False,
-                )
-            except ApiException as create_error:
-                if create_error.status != 409:
-                    raise
-                return "unchanged"
-            return "created"
-        current = _json(response)
-        annotations = current["metadata"].get("annotations") or {}
+            if error.status == 404:
+                return None
+            raise
+        body: dict[str, Any] = _json(response)
+        return body
+
+    def create_cronjob(self, desired: dict[str, Any]) -> dict[str, Any] | None:
+        """Create a CronJob; the created object, or None when one of that name exists already."""
+        try:
+            response = self.batch.create_namespaced_cron_job(
+                desired["metadata"]["namespace"],
+                desired,  # type: ignore[arg-type]
+                _preload_content=False,
+            )
+        except ApiException as error:
+            if error.status == 409:
+                return None
+            raise
+        created: dict[str, Any] = _json(response)
+        return created
+
+    def replace_cronjob(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
+        """Replace the spec and spec-hash annotation of `current`, unless it changed since it was read."""
+        metadata = current["metadata"]
         wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
-        if annotations.get(naming.SPEC_HASH_ANNOTATION) == wanted:
-            return "unchanged"
         key = naming.SPEC_HASH_ANNOTATION.replace("~", "~0").replace("/", "~1")
+        annotation: dict[str, Any] = (
+            {"path": f"/metadata/annotations/{key}", "value": wanted}
+            if metadata.get("annotations")
+            else {"path": "/metadata/annotations", "value": {naming.SPEC_HASH_ANNOTATION: wanted}}
+        )
         operations = [
-            {
-                "op": "test",
-                "path": "/metadata/resourceVersion",
-                "value": current["metadata"]["resourceVersion"],
-            },
+            {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]},
             {"op": "replace", "path": "/spec", "value": desired["spec"]},
-            {"op": "add", "path": f"/metadata/annotations/{key}", "value": wanted},
+            {"op": "add", **annotation},
         ]
         # A JSON patch (RBAC verb "patch"), replacing the whole spec: nothing stale survives a merge.
-        self.batch.patch_namespaced_cron_job(name, namespace, operations, _preload_content=False)
-        return "updated"
+        self.batch.patch_namespaced_cron_job(
+            metadata["name"], metadata["namespace"], operations, _preload_content=False
+        )
 
     def delete_cronjob(self, namespace: str, name: str) -> bool:
         try:

@@ -17,6 +17,7 @@ Series (all prefixed `online_connector_`):
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -35,11 +36,13 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from connector_extractors.run_summary import SUCCESSFUL_RESULTS
+
+_log = logging.getLogger("connector_operator")
 DEFAULT_PORT: Final = 9090
 PREFIX: Final = "online_connector"
 ReadyState = Literal["true", "false", "unknown"]
 READY_STATES: Final[tuple[ReadyState, ...]] = ("true", "false", "unknown")
-SUCCESSFUL_RESULTS: Final = frozenset({"Succeeded", "PartialSuccess", "Unchanged"})
 # Imports take seconds on a small schema and up to hours on a large warehouse.
 DURATION_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
@@ -192,3 +195,35 @@ def start_metrics_server(port: int = DEFAULT_PORT, addr: str | None = None) -> M
         thread.join(timeout=5)
 
     return MetricsServer(port=int(server.server_address[1]), _shutdown=shutdown)
+
+
+class PrometheusMetrics:
+    """The operator's `MetricsSink`: the functions above, each guarded so that metrics never break a
+    reconcile."""
+
+    def record_run(
+        self, namespace: str, name: str, result: str, duration_seconds: float | None, objects: int
+    ) -> None:
+        try:
+            record_run(namespace, name, result, duration_seconds, objects)
+        except Exception:  # metrics must never break reconciliation
+            _log.exception("metrics: record_run failed")
+
+    def set_ready(self, namespace: str, name: str, ready: bool | None) -> None:
+        try:
+            set_ready(namespace, name, ready)
+        except Exception:
+            _log.exception("metrics: set_ready failed")
+
+    def forget(self, namespace: str, name: str) -> None:
+        try:
+            forget(namespace, name)
+        except Exception:
+            _log.exception("metrics: forget failed")
+
+    def serve(self, port: int) -> int | None:
+        if port < 0:
+            return None
+        bound = start_metrics_server(port).port
+        _log.info("metrics on port %s", bound)
+        return bound

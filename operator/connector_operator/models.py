@@ -20,7 +20,8 @@ from pydantic.alias_generators import to_camel
 
 from connector_extractors.profiles import PROFILES, option_problems
 from connector_extractors.run_config import FILE_TECHNOLOGIES, Technology, TlsMode
-from connector_extractors.run_summary import Result as RunResult
+from connector_extractors.run_summary import PushCounts, RunResult
+from connector_operator import quantities
 
 GROUP = "connectors.datagalaxy.com"
 VERSION = "v1alpha1"
@@ -144,6 +145,7 @@ class SourceTls(_Model):
     )
     ca_secret_ref: SecretKeyRef | None = Field(
         default=None,
+        exclude=True,  # reaches the Job as OLC_SOURCE_CA (secretKeyRef), not in the run configuration
         description="Secret key holding the PEM certificates of the CA that signs the source's certificate.",
     )
 
@@ -276,7 +278,11 @@ class Target(_Model):
         default=None,
         min_length=1,
         max_length=64,
-        description="DataGalaxy technology code of the source; derived from source.technology when omitted.",
+        description=(
+            "DataGalaxy technology code of the source, checked against the target's GET /technologies "
+            "(an unknown code fails the run before anything is written); when omitted, the target's code "
+            "for source.technology, or none."
+        ),
     )
 
     @field_validator("api_url")
@@ -386,6 +392,20 @@ class Resources(_Model):
         description="Maximum resources the extractor may use (cpu, memory, ephemeral-storage).",
     )
 
+    @model_validator(mode="after")
+    def _api_server_would_accept(self) -> Resources:
+        # The API server refuses these with a 422 on the Job: say so at the connection instead.
+        for kind, values in (("requests", self.requests), ("limits", self.limits)):
+            for name, quantity in values.items():
+                amount = quantities.value(quantity)
+                if amount is None or amount < 0:
+                    raise ValueError(f"{kind}.{name}: {quantity!r} is not a non-negative quantity")
+        for name, request in self.requests.items():
+            limit = self.limits.get(name)
+            if limit is not None and (quantities.value(request) or 0) > (quantities.value(limit) or 0):
+                raise ValueError(f"requests.{name} ({request}) must not exceed limits.{name} ({limit})")
+        return self
+
 
 class Run(_Model):
     """How each import Job runs."""
@@ -459,6 +479,11 @@ class OnlineConnectionSpec(_Model):
 
 # --- status -------------------------------------------------------------------------------------
 
+# metav1.Condition's reason rule; run records use the same reasons (clamped by the operator).
+Reason = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+]
+
 
 class Condition(_Model):
     """A metav1.Condition: one aspect of the connection's state."""
@@ -467,22 +492,12 @@ class Condition(_Model):
         max_length=64, description="Condition type: Ready, Running, LastRunSucceeded or ConnectionTested."
     )
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
-    reason: str = Field(max_length=128, description="CamelCase reason of the last transition or update.")
+    reason: Reason = Field(description="CamelCase reason of the last transition or update.")
     message: str = Field(default="", max_length=4096, description="Human-readable details.")
     observed_generation: int | None = Field(
         default=None, description="Spec generation this condition is about."
     )
     last_transition_time: str = Field(description="When status last changed (RFC 3339).")
-
-
-class PushCounts(_Model):
-    """What the DataGalaxy push did."""
-
-    created: int = Field(default=0, description="Objects created in DataGalaxy.")
-    updated: int = Field(default=0, description="Objects updated in DataGalaxy.")
-    unchanged: int = Field(default=0, description="Objects already up to date.")
-    deleted: int = Field(default=0, description="Objects deleted from DataGalaxy (missingObjects: delete).")
-    missing: int = Field(default=0, description="Objects in DataGalaxy that are no longer in the source.")
 
 
 class RunRecord(_Model):
@@ -497,10 +512,17 @@ class RunRecord(_Model):
     finish_time: str | None = Field(default=None, description="When the Job finished (RFC 3339).")
     duration_seconds: float | None = Field(default=None, description="Wall-clock duration of the run.")
     result: RunResult = Field(description="Succeeded, PartialSuccess, Unchanged or Failed.")
-    reason: str = Field(description="CamelCase reason, the error category of a failed run.")
+    reason: Reason = Field(description="CamelCase reason, the error category of a failed run.")
     message: str = Field(default="", max_length=1024, description="Summary of the run, without secrets.")
-    objects: int = Field(default=0, description="Total number of objects extracted.")
-    counts: dict[str, int] = Field(default_factory=dict, description="Objects extracted, by kind.")
+    objects: int = Field(default=0, ge=0, description="Total number of objects extracted.")
+    warnings: int = Field(
+        default=0,
+        ge=0,
+        description="Warnings of the run (objects skipped or failed): how partial a success is.",
+    )
+    counts: dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, max_length=32, description="Objects extracted, by kind."
+    )
     push: PushCounts | None = Field(default=None, description="What the push to DataGalaxy did.")
     content_hash: str | None = Field(default=None, description="Hash of the extracted metadata.")
     target_key: str | None = Field(default=None, description="Identity of the target the hash applies to.")
@@ -513,7 +535,7 @@ class TestRecord(_Model):
     request: str | None = Field(default=None, description="The test-requested annotation value.")
     finish_time: str | None = Field(default=None, description="When the test finished (RFC 3339).")
     result: Literal["Succeeded", "Failed"] = Field(description="Succeeded or Failed.")
-    reason: str = Field(description="CamelCase reason, the error category of a failed test.")
+    reason: Reason = Field(description="CamelCase reason, the error category of a failed test.")
     message: str = Field(default="", max_length=1024, description="Details, without secrets.")
 
 

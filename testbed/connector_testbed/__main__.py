@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from connector_testbed.binaries import cache_root, ensure_binaries
+from connector_testbed.binaries import cache_root, ensure_binaries, ensure_node_binaries
 from connector_testbed.control_plane import ControlPlane
 
 
@@ -22,7 +22,8 @@ def state_dir() -> Path:
 
 def cmd_build(args: argparse.Namespace) -> int:
     binaries = ensure_binaries(with_helm=True)
-    print(f"binaries in {binaries.directory}; kubectl {binaries.kubectl}")
+    node = ensure_node_binaries()  # the real node's kubelet, kube-proxy, kube-scheduler and pause
+    print(f"binaries in {binaries.directory} (real node's in {node}); kubectl {binaries.kubectl}")
     return 0
 
 
@@ -118,7 +119,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m connector_testbed", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="build (or find in the cache) the control plane and helm binaries")
+    sub.add_parser(
+        "build", help="build (or find in the cache) the control plane, real node and helm binaries"
+    )
     sub.add_parser("up", help="start a control plane in the background; prints the export KUBECONFIG line")
     sub.add_parser("down", help="stop the background control plane and remove its files")
     sub.add_parser("status", help="is the background control plane up?")

@@ -18,6 +18,9 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.22.0"
 CONTROL_PLANE_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+# A real node's, and the scheduler that binds pods to it: same Kubernetes module set (the API server's
+# packages come from the build cache), plus the static program of the locally made sandbox image.
+NODE_BINARIES = ("kubelet", "kube-proxy", "kube-scheduler", "pause")
 BUILD_SCRIPT = Path(__file__).parent / "scripts" / "build-binaries.sh"
 
 
@@ -89,3 +92,26 @@ def _build(directory: Path, log: bool, *, with_helm: bool = True) -> Binaries:
             print(f"[testbed] binaries built in {time.monotonic() - started:.0f} s", flush=True)
     helm = directory / "helm" if (directory / "helm").exists() else None
     return Binaries(directory, find_kubectl(), helm)
+
+
+def ensure_node_binaries(*, log: bool = True) -> Path:
+    """kubelet, kube-proxy, kube-scheduler and pause for a real node, beside the control plane's binaries."""
+    directory = build_dir()
+    if all((directory / b).exists() for b in (*CONTROL_PLANE_BINARIES, *NODE_BINARIES)):
+        return directory
+    if shutil.which("go") is None:
+        raise FileNotFoundError("the Go toolchain is needed to build the kubelet (go not on PATH)")
+    started = time.monotonic()
+    if log:
+        print(f"[testbed] building {', '.join(NODE_BINARIES)} into {directory}", flush=True)
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), str(directory), KUBERNETES_VERSION, ETCD_VERSION],
+        check=False,
+        stdout=None if log else subprocess.DEVNULL,
+        env={**os.environ, "OLC_NODE": "1"},
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"building the node binaries failed (exit {result.returncode})")
+    if log:
+        print(f"[testbed] node binaries built in {time.monotonic() - started:.0f} s", flush=True)
+    return directory

@@ -71,3 +71,17 @@ def make_service_account_keys(directory: Path) -> tuple[Path, Path]:
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
     return directory / "sa.pub", directory / "sa.key"
+
+
+def make_client_cert(directory: Path, name: str, organization: str) -> tuple[Path, Path]:
+    """A client certificate (CN=name, O=organization) signed by the CA in `directory`."""
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/O={organization}/CN={name}",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory,
+    )  # fmt: skip
+    (directory / f"{name}.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "7", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=directory,
+    )  # fmt: skip
+    return directory / f"{name}.crt", directory / f"{name}.key"

@@ -86,7 +86,18 @@ class ControlPlane:
         kubelet: bool = True,
         log: bool = True,
         extra_controllers: tuple[str, ...] = (),
+        advertise_address: str | None = None,
     ) -> None:
+        # A real node (connector_testbed.real_node) needs the API server on an address that pods reach,
+        # the `kubernetes` Service's endpoints, ServiceAccount admission (projected tokens) and the
+        # controllers that make `default` ServiceAccounts and `kube-root-ca.crt`.
+        self.advertise_address = advertise_address
+        if advertise_address is not None:
+            extra_controllers = (
+                *extra_controllers,
+                "serviceaccount-controller",
+                "root-ca-certificate-publisher-controller",
+            )
         self._extra_controllers = extra_controllers
         self._requested_dir = workdir
         self._with_kubelet = kubelet
@@ -146,7 +157,13 @@ class ControlPlane:
         pki = self.dir / "pki"
         pki.mkdir()
         certs.make_ca(pki)
-        certs.make_serving_cert(pki, "apiserver", "DNS:localhost,IP:127.0.0.1,IP:10.0.0.1")
+        address_san = f",IP:{self.advertise_address}" if self.advertise_address else ""
+        certs.make_serving_cert(
+            pki,
+            "apiserver",
+            f"DNS:localhost,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1{address_san}",
+        )
+        certs.make_client_cert(pki, "apiserver-kubelet-client", "system:masters")
         certs.make_serving_cert(pki, "kubelet", f"DNS:localhost,DNS:{NODE_NAME},IP:127.0.0.1")
         certs.make_service_account_keys(pki)
         self.token = secrets.token_hex(16)
@@ -202,14 +219,16 @@ class ControlPlane:
 
     def _start_apiserver(self, pki: Path) -> None:
         self.api_port = free_port()
-        self.server = f"https://127.0.0.1:{self.api_port}"
+        address = self.advertise_address or "127.0.0.1"
+        self.server = f"https://{address}:{self.api_port}"
+        real_node = self.advertise_address is not None
         self._spawn(
             "kube-apiserver",
             [
                 str(self.bin_dir / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={address}",
+                f"--advertise-address={address}",
                 f"--secure-port={self.api_port}",
                 f"--cert-dir={pki}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
@@ -221,11 +240,13 @@ class ControlPlane:
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-cluster-ip-range=10.0.0.0/24",
-                "--disable-admission-plugins=ServiceAccount",
-                "--enable-admission-plugins=PodSecurity",
+                *([] if real_node else ["--disable-admission-plugins=ServiceAccount"]),
+                "--enable-admission-plugins=PodSecurity" + (",ServiceAccount" if real_node else ""),
                 "--allow-privileged=false",
-                "--endpoint-reconciler-type=none",
+                f"--endpoint-reconciler-type={'lease' if real_node else 'none'}",
                 f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
                 "--kubelet-preferred-address-types=InternalIP",
                 "--profiling=false",
             ],
@@ -259,6 +280,7 @@ class ControlPlane:
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--leader-elect=false",
                 "--use-service-account-credentials=false",
+                f"--root-ca-file={self.ca_file}",  # published as kube-root-ca.crt (projected tokens)
                 f"--controllers={','.join(CONTROLLERS + self._extra_controllers)}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",

@@ -158,10 +158,39 @@ class PodWorker(threading.Thread):
         self.started = now()
         try:
             self._run()
+            if self.deleted.is_set() and not self.kubelet.stopping.is_set():
+                self._report_deleted()
         except Exception:
             log.exception("pod %s/%s: kubelet error", self.meta["namespace"], self.meta["name"])
         finally:
             self.kubelet.forget(self.meta["uid"])
+
+    def _report_deleted(self) -> None:
+        """A pod deleted before it finished ends in a terminal phase, as with a real kubelet (since 1.27).
+
+        The Job controller waits for that phase before it counts a terminating pod when the Job has a
+        `podFailurePolicy` (the operator's Jobs do): without it the run would hang until its deadline.
+        Containers that never ran are reported as the kubelet does: `ContainerStatusUnknown`, exit 137.
+        """
+        for container in self.pod["spec"]["containers"]:
+            if "terminated" not in self.statuses.get(container["name"], {}):
+                self.statuses[container["name"]] = {
+                    "terminated": {
+                        "exitCode": 137,
+                        "reason": "ContainerStatusUnknown",
+                        "message": "The container could not be located when the pod was deleted.",
+                        "startedAt": self.started,
+                        "finishedAt": now(),
+                    }
+                }
+        codes = [s["terminated"].get("exitCode", 1) for s in self.statuses.values() if "terminated" in s]
+        phase = "Succeeded" if codes and all(code == 0 for code in codes) else "Failed"
+        try:
+            self._patch_status(phase)
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code != 404:  # already gone: nothing left to report
+                raise
+        log.info("pod %s/%s deleted while running: %s", self.meta["namespace"], self.meta["name"], phase)
 
     def _prepare(self) -> tuple[PodPlanner, list[ContainerPlan]] | None:
         """Resolve env and volumes; wait (like CreateContainerConfigError) while a Secret is missing."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,8 @@ from connector_testbed.ports import free_port
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
 from tests.fixtures.helm import CHART, Helm, create_restricted_namespace
-from tests.fixtures.operator import ShopDatabase, connection_manifest, secrets_manifest
+from tests.support.manifests import ShopDatabase, connection_manifest, secrets_manifest
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 RUN = "connectors.datagalaxy.com/run-requested"
@@ -30,17 +30,6 @@ RUN = "connectors.datagalaxy.com/run-requested"
 def own_control_plane() -> Iterator[ControlPlane]:
     with ControlPlane(extra_controllers=("deployment-controller", "replicaset-controller")) as plane:
         yield plane
-
-
-def wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
 
 
 def test_the_operator_deployment_runs_an_import_in_cluster(
@@ -81,7 +70,7 @@ def test_the_operator_deployment_runs_an_import_in_cluster(
         running = [p for p in pods if p.get("status", {}).get("phase") == "Running"]
         return running[0] if running else None
 
-    pod = wait(operator_pod, 60, "the operator pod to run")
+    pod = wait_for(operator_pod, timeout=60, interval=0.5, what="the operator pod to run")
     account = pod["spec"]["serviceAccountName"]
     accounts = json.loads(cp.kubectl("get", "serviceaccounts", "-n", system, "-o", "json").stdout)["items"]
     assert account in {a["metadata"]["name"] for a in accounts}
@@ -104,9 +93,14 @@ def test_the_operator_deployment_runs_an_import_in_cluster(
         conditions = connection().get("status", {}).get("conditions", [])
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
-    wait(ready, 60, "Ready=True from the in-cluster operator")
+    wait_for(ready, timeout=60, interval=0.5, what="Ready=True from the in-cluster operator")
     cp.kubectl("annotate", "olc", "shop", "-n", team, f"{RUN}=in-cluster-1", "--overwrite")
-    record = wait(lambda: connection().get("status", {}).get("lastRun"), 120, "the run's result")
+    record = wait_for(
+        lambda: connection().get("status", {}).get("lastRun"),
+        timeout=120,
+        interval=0.5,
+        what="the run's result",
+    )
     assert record["result"] == "Succeeded", record
     assert record["objects"] > 10, record
 

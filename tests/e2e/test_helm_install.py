@@ -5,7 +5,6 @@ environment and its command are what is tested, together with the security setti
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,21 +13,21 @@ import pytest
 from connector_testbed.control_plane import ControlPlane
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
-from tests.fixtures.helm import (
-    CHART,
-    ChartOperator,
-    Helm,
-    HelmRelease,
-    http_get,
-    running_chart_operator,
-    wait_until,
+from tests.fixtures.helm import CHART, ChartOperator, Helm, HelmRelease, http_get, running_chart_operator
+from tests.support.argocd import run_health
+from tests.support.manifests import ALLOW_USE as ALLOW
+from tests.support.manifests import ShopDatabase, connection, connection_manifest, manifest, secrets_manifest
+from tests.support.scenarios import (
+    condition,
+    events_of,
+    get_connection,
+    jobs_owned_by,
+    request,
+    request_handled,
 )
-from tests.fixtures.operator import ShopDatabase, condition, connection_manifest, get_connection
-from tests.unit.argocd.lua_harness import run_health
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
-ALLOW = "connectors.datagalaxy.com/allow-use"
-RUN = "connectors.datagalaxy.com/run-requested"
 
 
 @pytest.fixture(scope="module")
@@ -40,37 +39,23 @@ def chart_operator(
         yield operator
 
 
-def secrets_doc(password: str, token: str, *, labelled: bool, prefix: str = "") -> str:
-    labels = {ALLOW: "true"} if labelled else {}
-    docs = [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"{prefix}shop-db", "labels": labels},
-            "stringData": {"password": password},
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"{prefix}dg-token", "labels": labels},
-            "stringData": {"token": token},
-        },
-    ]
-    return "\n---\n".join(json.dumps(d) for d in docs)
-
-
 def ready_condition(control_plane: ControlPlane, ns: str, name: str) -> dict[str, Any] | None:
     ready = condition(get_connection(control_plane, ns, name), "Ready")
     return ready if ready and ready["status"] in ("True", "False") else None
 
 
-def jobs_of(control_plane: ControlPlane, ns: str, name: str) -> list[str]:
-    out = control_plane.kubectl("get", "jobs", "-n", ns, "-o", "json").stdout
-    return [
-        j["metadata"]["name"]
-        for j in json.loads(out)["items"]
-        if any(o.get("name") == name for o in j["metadata"].get("ownerReferences", []))
-    ]
+def refused_run(control_plane: ControlPlane, ns: str, name: str) -> None:
+    """Request a run of a connection that is not Ready; wait until the operator has handled the request,
+    then check that it started no Job and said why in a Warning Event."""
+    value = request(control_plane, ns, name)
+    wait_for(
+        lambda: request_handled(get_connection(control_plane, ns, name), "run", value),
+        what=f"the operator to handle run request {value} of {name}",
+    )
+    assert jobs_owned_by(control_plane, ns, name) == [], f"a Job was started for {name}"
+    assert any(
+        e["type"] == "Warning" and e["reason"] == "RunRejected" for e in events_of(control_plane, ns, name)
+    )
 
 
 def test_install_output_points_to_the_argocd_health_check(helm_release: HelmRelease) -> None:
@@ -89,23 +74,27 @@ def test_a_connection_runs_end_to_end_with_the_charts_identity(
 ) -> None:
     ns = chart_operator.release.watched
     control_plane.kubectl(
-        "apply", "-n", ns, "-f", "-", input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=True)
+        "apply",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        input=secrets_manifest(shop_database.password, VALID_TOKEN, labelled=True),
     )
-    body = json.loads(connection_manifest("shop", shop_database, datagalaxy_simulator.url))
-    body["metadata"]["labels"] = {"team": "sales", "app.kubernetes.io/managed-by": "argocd"}
-    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(body))
+    labels = {"team": "sales", "app.kubernetes.io/managed-by": "argocd"}
+    body = connection("shop", shop_database, datagalaxy_simulator.url, labels=labels)
+    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=manifest(body))
     applied = get_connection(control_plane, ns, "shop")
-    ready = wait_until(lambda: ready_condition(control_plane, ns, "shop"), timeout=60, what="shop Ready")
+    ready = wait_for(lambda: ready_condition(control_plane, ns, "shop"), timeout=60, what="shop Ready")
     assert ready["status"] == "True", ready
 
-    request = f"r{time.monotonic_ns()}"
-    control_plane.kubectl("annotate", "olc", "shop", "-n", ns, f"{RUN}={request}", "--overwrite")
+    value = request(control_plane, ns, "shop")
 
     def finished() -> dict[str, Any] | None:
         last = get_connection(control_plane, ns, "shop").get("status", {}).get("lastRun") or {}
-        return last if last.get("request") == request else None
+        return last if last.get("request") == value else None
 
-    record = wait_until(finished, timeout=180, interval=0.5, what=f"run {request}")
+    record = wait_for(finished, timeout=180, interval=0.5, what=f"run {value}")
     assert record["result"] in ("Succeeded", "PartialSuccess"), record
     assert record["objects"] > 10
     assert "Shop shop" in json.dumps(datagalaxy_simulator.version_tree("Demo"))
@@ -160,24 +149,22 @@ def test_an_unlabelled_secret_is_not_used(
         ns,
         "-f",
         "-",
-        input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=False, prefix="plain-"),
+        input=secrets_manifest(shop_database.password, VALID_TOKEN, labelled=False, prefix="plain-"),
     )
-    body = json.loads(connection_manifest("unlabelled", shop_database, datagalaxy_simulator.url))
+    body = connection("unlabelled", shop_database, datagalaxy_simulator.url)
     body["spec"]["source"]["passwordSecretRef"]["name"] = "plain-shop-db"
     body["spec"]["target"]["tokenSecretRef"]["name"] = "plain-dg-token"
-    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(body))
-    ready = wait_until(lambda: ready_condition(control_plane, ns, "unlabelled"), what="unlabelled Ready")
+    control_plane.kubectl("apply", "-n", ns, "-f", "-", input=manifest(body))
+    ready = wait_for(lambda: ready_condition(control_plane, ns, "unlabelled"), what="unlabelled Ready")
     assert (ready["status"], ready["reason"]) == ("False", "SecretNotAllowed"), ready
     assert ALLOW in ready["message"]
     assert run_health(get_connection(control_plane, ns, "unlabelled"))[0] == "Degraded"
-    control_plane.kubectl("annotate", "olc", "unlabelled", "-n", ns, f"{RUN}=now", "--overwrite")
-    time.sleep(3)
-    assert jobs_of(control_plane, ns, "unlabelled") == [], "a Job was started with an unlabelled Secret"
+    refused_run(control_plane, ns, "unlabelled")
 
     # Labelling the Secrets (an explicit opt-in) makes the same connection Ready.
     for secret in ("plain-shop-db", "plain-dg-token"):
         control_plane.kubectl("label", "secret", secret, "-n", ns, f"{ALLOW}=true")
-    wait_until(
+    wait_for(
         lambda: (
             (condition(get_connection(control_plane, ns, "unlabelled"), "Ready") or {}).get("status")
             == "True"
@@ -195,27 +182,30 @@ def test_an_api_host_outside_the_allowlist_gets_no_token(
 ) -> None:
     ns = chart_operator.release.watched
     control_plane.kubectl(
-        "apply", "-n", ns, "-f", "-", input=secrets_doc(shop_database.password, VALID_TOKEN, labelled=True)
+        "apply",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        input=secrets_manifest(shop_database.password, VALID_TOKEN, labelled=True),
     )
     elsewhere = datagalaxy_simulator.url.replace("127.0.0.1", "localhost")
     assert "localhost" in elsewhere
     control_plane.kubectl(
         "apply", "-n", ns, "-f", "-", input=connection_manifest("elsewhere", shop_database, elsewhere)
     )
-    ready = wait_until(lambda: ready_condition(control_plane, ns, "elsewhere"), what="elsewhere Ready")
+    ready = wait_for(lambda: ready_condition(control_plane, ns, "elsewhere"), what="elsewhere Ready")
     assert (ready["status"], ready["reason"]) == ("False", "ApiHostNotAllowed"), ready
-    control_plane.kubectl("annotate", "olc", "elsewhere", "-n", ns, f"{RUN}=now", "--overwrite")
-    time.sleep(3)
-    assert jobs_of(control_plane, ns, "elsewhere") == []
+    refused_run(control_plane, ns, "elsewhere")
 
 
 def test_a_secret_of_another_namespace_cannot_be_referenced(
     control_plane: ControlPlane, helm_release: HelmRelease, shop_database: ShopDatabase
 ) -> None:
-    body = json.loads(connection_manifest("cross", shop_database, "https://api.datagalaxy.com/v2"))
+    body = connection("cross", shop_database, "https://api.datagalaxy.com/v2")
     body["spec"]["source"]["passwordSecretRef"]["namespace"] = "kube-system"
     result = control_plane.kubectl(
-        "apply", "-n", helm_release.watched, "-f", "-", input=json.dumps(body), check=False
+        "apply", "-n", helm_release.watched, "-f", "-", input=manifest(body), check=False
     )
     assert result.returncode != 0
     assert "namespace" in result.stderr

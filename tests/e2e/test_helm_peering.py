@@ -16,9 +16,9 @@ from tests.fixtures.helm import (
     HelmRelease,
     installed_release,
     running_chart_operator,
-    wait_until,
 )
-from tests.fixtures.operator import condition, get_connection
+from tests.support.scenarios import condition, get_connection
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 PEERING = "olc-peering"
@@ -100,7 +100,7 @@ def test_the_operator_keeps_its_peering_record_with_the_charts_rights(
         status: dict[str, object] = json.loads(out).get("status") or {}
         return status
 
-    recorded = wait_until(peers, timeout=60, what="the operator's entry in the KopfPeering")
+    recorded = wait_for(peers, timeout=60, what="the operator's entry in the KopfPeering")
     assert len(recorded) == 1, recorded
 
     # And it handles connections while peered.
@@ -124,7 +124,7 @@ def test_the_operator_keeps_its_peering_record_with_the_charts_rights(
         ready = condition(get_connection(control_plane, release.watched, "peered"), "Ready")
         return ready["reason"] if ready and ready["status"] == "False" else None
 
-    assert wait_until(not_ready_reason, timeout=60, what="a Ready condition") == "SecretNotFound"
+    assert wait_for(not_ready_reason, timeout=60, what="a Ready condition") == "SecretNotFound"
     log = peered_operator.log()
     assert "Forbidden" not in log, log[-3000:]
 

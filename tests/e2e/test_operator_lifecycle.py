@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from connector_testbed.control_plane import ControlPlane
-from connector_testbed.simulator.server import SimulatorServer
-from tests.e2e.test_operator_runs import Scenario
-from tests.fixtures.operator import OperatorProcess, ShopDatabase, condition, wait_for
+from tests.support.scenarios import Scenario, condition
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def scenario(
-    control_plane: ControlPlane,
-    namespace: str,
-    shop_database: ShopDatabase,
-    datagalaxy_simulator: SimulatorServer,
-    operator_process: OperatorProcess,
-) -> Scenario:
-    return Scenario(control_plane, namespace, shop_database, datagalaxy_simulator, operator_process)
-
-
 def cronjob(scenario: Scenario) -> dict[str, Any] | None:
-    out = scenario.cp.kubectl("get", "cronjobs", "-n", scenario.ns, "-o", "json").stdout
-    items = json.loads(out)["items"]
-    return items[0] if items else None
+    return scenario.cronjob()
 
 
 def test_schedule_fires(scenario: Scenario) -> None:
@@ -117,10 +101,18 @@ def test_operator_killed_during_a_run_records_the_result_once(scenario: Scenario
     record = scenario.wait_run(request)
     assert record["result"] in ("Succeeded", "PartialSuccess"), record
     scenario.op.restart()  # a second restart must not record it again
-    time.sleep(5)
+    # The positive signal that the restarted operator has gone through the finished Job (its Job watch
+    # lists it first): a later run, requested after the restart, is recorded.
+    scenario.sim.set_faults(latency_ms=0)
+    later = scenario.wait_run(scenario.request())
     status = scenario.get()["status"]
-    assert [h["job"] for h in status["history"]] == [job_name]
-    outcomes = [e for e in scenario.events() if e["reason"] in ("RunSucceeded", "RunPartiallySucceeded")]
+    assert [h["job"] for h in status["history"]] == [later["job"], job_name]
+    outcomes = [
+        e
+        for e in scenario.events()
+        if e["reason"] in ("RunSucceeded", "RunPartiallySucceeded", "RunUnchanged")
+        and e["message"].startswith(f"{job_name}:")
+    ]
     assert len(outcomes) == 1, outcomes
     assert condition(scenario.get(), "Running")["status"] == "False"  # type: ignore[index]
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
-from tests.fixtures.operator import OperatorProcess, condition, get_connection, wait_for
+from tests.fixtures.operator import OperatorProcess
+from tests.support.scenarios import condition, get_connection
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

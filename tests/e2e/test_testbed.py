@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
+from tests.support.scenarios import job_finished
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -73,15 +74,16 @@ def setup_objects(cp: ControlPlane, namespace: str) -> None:
     cp.kubectl("-n", namespace, "create", "configmap", "settings", "--from-literal=mode=fast")
 
 
-def wait_job(cp: ControlPlane, namespace: str, name: str, timeout: float = 60) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = json.loads(cp.kubectl("-n", namespace, "get", "job", name, "-o", "json").stdout)
-        for condition in job.get("status", {}).get("conditions", []):
-            if condition["type"] in ("Complete", "Failed") and condition["status"] == "True":
-                return dict(job)
-        time.sleep(0.3)
-    raise AssertionError(f"job {name} did not finish in {timeout} s")
+def wait_job(cp: ControlPlane, namespace: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    """The Job once it has its Complete or Failed condition."""
+
+    def finished() -> dict[str, Any] | None:
+        found: dict[str, Any] = json.loads(
+            cp.kubectl("-n", namespace, "get", "job", name, "-o", "json").stdout
+        )
+        return found if job_finished(found) else None
+
+    return wait_for(finished, timeout=timeout, interval=0.3, what=f"job {name} to finish")
 
 
 def pod_of(cp: ControlPlane, namespace: str, job_name: str) -> dict[str, object]:
@@ -122,7 +124,7 @@ def test_job_runs_to_complete(control_plane: ControlPlane, namespace: str) -> No
     state = pod["status"]["containerStatuses"][0]["state"]  # type: ignore[index]
     assert state["terminated"]["exitCode"] == 0, state
     assert state["terminated"]["message"] == '{"result": "ok"}'
-    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])
     logs = control_plane.kubectl("-n", namespace, "logs", "job/ok").stdout
     assert "all good" in logs
 
@@ -134,7 +136,7 @@ def test_failing_pod_fails_the_job_with_exit_code_and_message(
     script = "import pathlib,sys; pathlib.Path('/dev/termination-log').write_text('it broke'); sys.exit(7)"
     control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("bad", script)))
     finished = wait_job(control_plane, namespace, "bad")
-    assert any(c["type"] == "Failed" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Failed" for c in finished["status"]["conditions"])
     pod = pod_of(control_plane, namespace, "bad")
     assert pod["status"]["phase"] == "Failed"  # type: ignore[index]
     terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]  # type: ignore[index]
@@ -147,33 +149,38 @@ def test_missing_secret_waits_then_runs(control_plane: ControlPlane, namespace: 
     control_plane.kubectl(
         "-n", namespace, "apply", "-f", "-", input=json.dumps(job("late", "print('late ok')"))
     )
-    deadline = time.monotonic() + 30
-    reason = None
-    while time.monotonic() < deadline and reason != "CreateContainerConfigError":
+
+    def waiting_reason() -> str | None:
         pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
         statuses = pods[0].get("status", {}).get("containerStatuses", []) if pods else []
         reason = statuses[0]["state"].get("waiting", {}).get("reason") if statuses else None
-        time.sleep(0.3)
-    assert reason == "CreateContainerConfigError"
+        return str(reason) if reason else None
+
+    wait_for(
+        lambda: waiting_reason() == "CreateContainerConfigError",
+        timeout=30,
+        interval=0.3,
+        what="the pod to wait with CreateContainerConfigError",
+    )
     control_plane.kubectl(
         "-n", namespace, "create", "secret", "generic", "creds", "--from-literal=password=x"
     )
     finished = wait_job(control_plane, namespace, "late")
-    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])  # type: ignore[index]
+    assert any(c["type"] == "Complete" for c in finished["status"]["conditions"])
 
 
 def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, namespace: str) -> None:
     setup_objects(control_plane, namespace)
     script = f"import time; time.sleep(600)  # {namespace}"
     control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(job("slow", script)))
-    deadline = time.monotonic() + 30
-    pods: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
-        if pods and pods[0].get("status", {}).get("phase") == "Running":
-            break
-        time.sleep(0.3)
-    assert pods, "the pod never ran"
+
+    def running_pods() -> list[dict[str, Any]] | None:
+        pods: list[dict[str, Any]] = json.loads(
+            control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout
+        )["items"]
+        return pods if pods and pods[0].get("status", {}).get("phase") == "Running" else None
+
+    pods = wait_for(running_pods, timeout=30, interval=0.3, what="the pod to run")
     pod_dir = control_plane.dir / "kubelet" / "pods" / pods[0]["metadata"]["uid"]
     assert (pod_dir / "volumes" / "secret" / "password").exists()
     assert processes_running(script)

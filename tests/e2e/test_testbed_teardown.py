@@ -6,10 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -47,14 +48,13 @@ def start() -> tuple[subprocess.Popen[str], str]:
     return process, directory
 
 
-def wait_gone(directory: str, timeout: float = 20) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = processes_using(directory)
-        if not left:
-            return []
-        time.sleep(0.2)
-    return processes_using(directory)
+def wait_gone(directory: str, timeout: float = 20) -> None:
+    wait_for(
+        lambda: not processes_using(directory),
+        timeout=timeout,
+        interval=0.2,
+        what=f"every process using {directory} to exit",
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -62,7 +62,7 @@ def test_signal_tears_everything_down(sig: signal.Signals) -> None:
     process, directory = start()
     process.send_signal(sig)
     process.wait(timeout=30)
-    assert wait_gone(directory) == []
+    wait_gone(directory)
     assert not Path(directory).exists()
 
 
@@ -70,7 +70,7 @@ def test_sigkill_leaves_no_process_and_the_folder_is_swept_next_time() -> None:
     process, directory = start()
     process.kill()
     process.wait(timeout=10)
-    assert wait_gone(directory) == []
+    wait_gone(directory)
     from connector_testbed.control_plane import sweep_stale_dirs
 
     sweep_stale_dirs()

@@ -92,6 +92,7 @@ def make_column(
     default: str | None = None,
     comment: str | None = None,
     family: TypeFamily | None = None,
+    enum_values: tuple[str, ...] | None = None,
 ) -> Column:
     return Column(
         name=name,
@@ -104,4 +105,5 @@ def make_column(
         scale=scale,
         default=default,
         comment=comment or None,
+        enum_values=enum_values,
     )

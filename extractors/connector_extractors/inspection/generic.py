@@ -37,6 +37,7 @@ from connector_extractors.metadata import (
     TypeFamily,
     UniqueConstraint,
 )
+from connector_extractors.type_family import type_family
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +76,28 @@ def describe_type(
         precision = _int(getattr(col_type, "fsp", None))  # MySQL fractional seconds
     scale = _int(getattr(col_type, "scale", None))
     return types(text), length, precision, scale
+
+
+def domain_base(col_type: TypeEngine[Any]) -> TypeEngine[Any]:
+    """The base type of a reflected domain (through domains over domains); any other type itself.
+
+    SQLAlchemy reflects a PostgreSQL domain as a `DOMAIN` type holding its base as `data_type`.
+    """
+    base = col_type
+    for _ in range(32):  # a domain chain is short; the bound only guards against a reflection loop
+        inner = getattr(base, "data_type", None)
+        if not isinstance(inner, TypeEngine):
+            break
+        base = inner
+    return base
+
+
+def enum_values(col_type: TypeEngine[Any]) -> tuple[str, ...] | None:
+    """The labels of an enumerated type (SQLAlchemy `Enum`, MySQL `ENUM` and `SET`), else None."""
+    values = getattr(col_type, "enums", None)
+    if values is None and type(col_type).__name__ == "SET":
+        values = getattr(col_type, "values", None)
+    return tuple(str(v) for v in values) if values is not None else None
 
 
 class GenericReader:
@@ -318,8 +341,15 @@ class GenericReader:
     def _columns(self, reflected: Iterable[ReflectedColumn]) -> list[Column]:
         result = []
         for position, col in enumerate(reflected, start=1):
+            base = domain_base(col["type"])
             sql_type, length, precision, scale = describe_type(col["type"], self.dialect, self._types)
             family = self._family_overrides.get(sql_type.upper())
+            labels = enum_values(base)
+            if labels is not None:  # SQLAlchemy's Enum has the longest label as length: none is declared
+                family, length, precision, scale = "string", None, None, None
+            elif base is not col["type"]:  # a domain: the family and facets of its base type
+                base_text, length, precision, scale = describe_type(base, self.dialect, self._types)
+                family = family or type_family(base_text)
             default = col.get("default")
             result.append(
                 make_column(
@@ -333,6 +363,7 @@ class GenericReader:
                     default=str(default) if default is not None else None,
                     comment=col.get("comment"),
                     family=family,
+                    enum_values=labels,
                 )
             )
         return result

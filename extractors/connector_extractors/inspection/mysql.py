@@ -94,6 +94,20 @@ def column_facets(column_type: str) -> tuple[int | None, int | None, int | None]
     return None, None, None
 
 
+_LABEL = re.compile(r"'((?:[^']|'')*)'")
+
+
+def enum_values(column_type: str) -> tuple[str, ...] | None:
+    """The members of an `enum(...)` or `set(...)` COLUMN_TYPE, in declared order; None for other types.
+
+    COLUMN_TYPE quotes each member and doubles a quote inside one (`enum('it''s','a,b')`).
+    """
+    if not column_type[:5].lower().startswith(("enum(", "set(")):
+        return None
+    inner = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
+    return tuple(m.replace("''", "'") for m in _LABEL.findall(inner))
+
+
 def column_default(raw: str | None, nullable: bool) -> str | None:
     """MariaDB writes an absent default of a nullable column as the text `NULL`: that is no default."""
     if raw is None or (raw == "NULL" and nullable):
@@ -169,7 +183,9 @@ class MySQLReader:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        types: dict[str, tuple[str, TypeFamily, int | None, int | None, int | None]] = {}
+        types: dict[
+            str, tuple[str, TypeFamily, int | None, int | None, int | None, tuple[str, ...] | None]
+        ] = {}
         last: tuple[str, str] | None = None
         columns: list[Column] | None = None
         for schema, table_name, name, position, column_type, nullable, default, comment in rows:
@@ -186,8 +202,9 @@ class MySQLReader:
                     column_type,
                     type_family(column_type),
                     *column_facets(column_type),
+                    enum_values(column_type),
                 )
-            sql_type, family, length, precision, scale = described
+            sql_type, family, length, precision, scale, labels = described
             is_nullable = nullable == "YES"
             columns.append(
                 Column(
@@ -201,6 +218,7 @@ class MySQLReader:
                     scale,
                     column_default(default, is_nullable),
                     (comment or None) if comments else None,
+                    labels,
                 )
             )
         for table in tables.values():

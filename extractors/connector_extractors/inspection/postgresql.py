@@ -6,7 +6,9 @@ primary, foreign and unique keys (composite and cross-schema); partitions, index
 add one query each only when asked. Rows stream straight from the driver's cursor into the model.
 The result matches SQLAlchemy's reflection of the same catalog (tests compare them), except that SQL
 types are written the way PostgreSQL writes them (`character varying(20)`, not `VARCHAR(20)`) and
-partitions are folded into their parent table.
+partitions are folded into their parent table. User-defined types are resolved once per run by one
+more small query: a domain (nested ones too) takes the family and facets of its base type, an enum is a
+string with its labels; the SQL type text stays the name the column was declared with.
 """
 
 from __future__ import annotations
@@ -87,6 +89,27 @@ JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
 WHERE c.oid = ANY(%(oids)s)
 """
 
+# Every domain with its final base type (domains over domains followed to the end; the type modifier
+# is the outermost one set) and the labels when that base is an enum; then every enum with its labels.
+USER_TYPES_SQL = """
+WITH RECURSIVE chain(domain, base, typmod) AS (
+    SELECT t.oid, t.typbasetype, t.typtypmod FROM pg_catalog.pg_type t WHERE t.typtype = 'd'
+  UNION ALL
+    SELECT c.domain, b.typbasetype, CASE WHEN c.typmod >= 0 THEN c.typmod ELSE b.typtypmod END
+    FROM chain c JOIN pg_catalog.pg_type b ON b.oid = c.base AND b.typtype = 'd'
+), labels(oid, labels) AS (
+    SELECT e.enumtypid, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+    FROM pg_catalog.pg_enum e GROUP BY e.enumtypid
+)
+SELECT c.domain, c.base, c.typmod, pg_catalog.format_type(c.base, c.typmod), l.labels
+FROM chain c
+JOIN pg_catalog.pg_type b ON b.oid = c.base
+LEFT JOIN labels l ON l.oid = c.base
+WHERE b.typtype <> 'd'
+UNION ALL
+SELECT l.oid, NULL, NULL, NULL, l.labels FROM labels l
+"""
+
 INDEXES_SQL = """
 SELECT i.indrelid, ic.relname, i.indisunique,
        ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
@@ -126,6 +149,22 @@ def typmod_facets(type_oid: int, typmod: int) -> tuple[int | None, int | None, i
     if type_oid == _INTERVAL and (typmod & 0xFFFF) != 0xFFFF:
         return None, typmod & 0xFFFF, None
     return None, None, None
+
+
+# (family, length, precision, scale, enum labels) of a user-defined type, by type oid.
+UserType = tuple[TypeFamily, int | None, int | None, int | None, tuple[str, ...] | None]
+
+
+def resolve_user_type(
+    base_oid: int | None, typmod: int | None, base_text: str | None, labels: list[str] | None
+) -> UserType:
+    """What a column of a domain (over `base_oid`) or of an enum (no base) is made of."""
+    enum_values = tuple(labels) if labels is not None else None
+    if base_oid is None or base_text is None:
+        return "string", None, None, None, enum_values
+    family: TypeFamily = "string" if enum_values is not None else type_family(base_text)
+    length, precision, scale = typmod_facets(base_oid, typmod if typmod is not None else -1)
+    return family, length, precision, scale, enum_values
 
 
 class _Relation:
@@ -225,10 +264,17 @@ class PostgresReader:
             found = self._types[raw] = (raw, type_family(raw))
         return found
 
+    def _user_types(self) -> dict[int, UserType]:
+        return {
+            oid: resolve_user_type(base, typmod, text, labels)
+            for oid, base, typmod, text, labels in self._fetch(USER_TYPES_SQL)
+        }
+
     def _read_columns(
         self, sql: str, params: dict[str, Any], relations: dict[int, _Relation], comments: bool
     ) -> None:
         types = self._types
+        user_types = self._user_types()
         tables = {oid: r.table.columns for oid, r in relations.items()}
         float_precision = _FLOAT_PRECISION
         last_oid = None
@@ -247,6 +293,24 @@ class PostgresReader:
                 length, precision, scale = typmod_facets(type_oid, typmod)
             else:
                 length = precision = scale = None
+            if user_types and type_oid in user_types:
+                family, length, precision, scale, enum_values = user_types[type_oid]
+                columns.append(
+                    Column(
+                        name,
+                        attnum,
+                        sql_type,
+                        family,
+                        not notnull,
+                        length,
+                        precision,
+                        scale,
+                        default,
+                        comment if comments else None,
+                        enum_values,
+                    )
+                )
+                continue
             columns.append(
                 Column(
                     name,

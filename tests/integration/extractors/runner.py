@@ -76,7 +76,7 @@ def golden_compare(name: str, metadata: SourceMetadata | dict[str, Any]) -> None
 
 def without_sql_types(document: dict[str, Any]) -> dict[str, Any]:
     """A metadata document with SQL type spellings removed (fast path and SQLAlchemy spell them apart)."""
-    copy = json.loads(json.dumps(document))
+    copy: dict[str, Any] = json.loads(json.dumps(document))
     for schema in copy["schemas"]:
         for table in schema["tables"]:
             for column in table["columns"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def catalog(mariadb_server: MariaDBServer) -> Iterator[MariaDBServer]:
+def catalog(mariadb_server: MariaDBServer) -> MariaDBServer:
     for name in MARIADB_DATABASES:
         mariadb_server.create_database(name)
     mariadb_server.execute(None, MARIADB_SQL)
@@ -124,7 +123,9 @@ def test_session_settings(catalog: MariaDBServer) -> None:
         assert raw is not None
         cursor = raw.cursor()
         cursor.execute("SELECT @@session.tx_read_only, @@session.max_statement_time")
-        read_only, limit = cursor.fetchone()
+        row = cursor.fetchone()
+        assert row is not None
+        read_only, limit = row
         assert int(read_only) == 1
         assert float(limit) == 42.0
         assert raw._read_timeout == 42  # the greeting was read with the connect timeout
@@ -185,3 +186,20 @@ def test_catalog_statements_per_run_do_not_grow_with_schemas(
     counted.clear()
     extract(config(catalog), catalog.admin_password)
     assert len(counted) == one <= 4
+
+
+def test_enum_and_set_are_strings_with_their_members(mariadb_server: MariaDBServer) -> None:
+    mariadb_server.create_database("olc_enums")
+    mariadb_server.execute(
+        "olc_enums",
+        "CREATE TABLE choices (id int PRIMARY KEY, mood enum('sad','ok','it''s fine, really') NOT NULL,"
+        " flags set('a','b c') NULL)",
+    )
+    cfg = config(mariadb_server, filters={"schemas": {"include": ["olc_enums"]}})
+    for fast in (True, False):
+        metadata = extract(cfg, mariadb_server.admin_password, fast=fast).metadata
+        by_name = {c.name: c for c in metadata.schemas[0].tables[0].columns}
+        mood, flags = by_name["mood"], by_name["flags"]
+        assert (mood.type_family, mood.enum_values) == ("string", ("sad", "ok", "it's fine, really"))
+        assert (flags.type_family, flags.enum_values) == ("string", ("a", "b c"))
+        assert by_name["id"].enum_values is None

@@ -25,7 +25,8 @@ class FakeEngine:
 
 
 def test_a_prompt_connect_returns_the_connection() -> None:
-    assert connect_within(FakeEngine(0), 5) == "connection"  # type: ignore[arg-type]
+    connected: object = connect_within(FakeEngine(0), 5)  # type: ignore[arg-type]
+    assert connected == "connection"
 
 
 def test_a_connect_error_is_raised_in_the_caller() -> None:

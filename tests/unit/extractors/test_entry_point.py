@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def sqlite_db(tmp_path: Path) -> Path:
     return path
 
 
-def write_config(tmp_path: Path, data: dict[str, object]) -> Path:
+def write_config(tmp_path: Path, data: Mapping[str, object]) -> Path:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(data))
     return path

@@ -42,7 +42,7 @@ class OracleErrorObject:
 
 
 def wrap(orig: Exception, cls: type[Exception] = OperationalError) -> Exception:
-    return cls("SELECT 1", {}, orig)  # type: ignore[call-arg]
+    return cls("SELECT 1", {}, orig)
 
 
 @pytest.fixture(autouse=True)

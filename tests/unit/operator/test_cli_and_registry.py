@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,7 +73,7 @@ def test_extract_execs_the_extractor(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append((program, args))
         raise SystemExit(0)
 
-    monkeypatch.setattr(cli.os, "execvp", fake_exec)
+    monkeypatch.setattr(os, "execvp", fake_exec)
     with pytest.raises(SystemExit):
         cli.main(["extract", "--check", "--config", "x.json"])
     program, args = calls[0]

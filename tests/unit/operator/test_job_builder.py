@@ -131,17 +131,18 @@ def test_pod_failure_policy_fails_fast_on_non_retryable_errors() -> None:
     rules = build_job(CONNECTION, spec(), SETTINGS, mode="import", request="r")["spec"]["podFailurePolicy"][
         "rules"
     ]
-    fail = rules[0]
+    assert rules[0] == {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+    }
+    fail = rules[1]
     assert fail["action"] == "FailJob"
     assert fail["onExitCodes"]["operator"] == "In"
     assert fail["onExitCodes"]["values"] == non_retryable_exit_codes()
     assert EXIT_CODES[ErrorCategory.AUTHENTICATION_FAILED] in fail["onExitCodes"]["values"]
     assert EXIT_CODES[ErrorCategory.SOURCE_UNREACHABLE] not in fail["onExitCodes"]["values"]
-    assert len(fail["onExitCodes"]["values"]) == len(NON_RETRYABLE)
-    assert rules[1] == {
-        "action": "Ignore",
-        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
-    }
+    assert 137 in fail["onExitCodes"]["values"], "an OOM kill is not retried"
+    assert len(fail["onExitCodes"]["values"]) == len(NON_RETRYABLE) + 1
 
 
 def test_job_names_are_deterministic_and_short() -> None:

@@ -79,15 +79,30 @@ def test_api_host_globs() -> None:
 
 
 def test_condition_transition_time_only_moves_on_flips() -> None:
-    first = conditions.set_condition([], "Ready", False, "SecretNotFound", "m", generation=1, now="t1")
-    same = conditions.set_condition(first, "Ready", False, "SecretKeyMissing", "m2", generation=2, now="t2")
-    assert same[0]["lastTransitionTime"] == "t1"
-    assert same[0]["reason"] == "SecretKeyMissing"
-    assert same[0]["observedGeneration"] == 2
-    flipped = conditions.set_condition(same, "Ready", True, "Configured", "ok", generation=2, now="t3")
-    assert flipped[0]["lastTransitionTime"] == "t3"
-    more = conditions.set_condition(flipped, "Running", False, "Idle", "", generation=None, now="t3")
-    assert [c["type"] for c in more] == ["Ready", "Running"]
+    first = conditions.set_condition(
+        [], conditions.ready(False, "SecretNotFound", "m", generation=1), now="t1"
+    )
+    same = conditions.set_condition(
+        first, conditions.ready(False, "SecretKeyMissing", "m2", generation=2), now="t2"
+    )
+    assert same[0].last_transition_time == "t1"
+    assert same[0].reason == "SecretKeyMissing"
+    assert same[0].observed_generation == 2
+    flipped = conditions.set_condition(
+        same, conditions.ready(True, "Configured", "ok", generation=2), now="t3"
+    )
+    assert flipped[0].last_transition_time == "t3"
+    more = conditions.set_condition(flipped, conditions.idle(""), now="t3")
+    assert [c.type for c in more] == ["Ready", "Running"]
+
+
+def test_every_reason_is_documented_once() -> None:
+    documented = [d.reason for d in conditions.REASONS]
+    places = [(d.reason, d.where) for d in conditions.REASONS]
+    assert len(places) == len(set(places))
+    for vocabulary in (conditions.Reason, conditions.EventReason):
+        assert set(vocabulary) <= set(documented), vocabulary
+    assert "`OOMKilled`" in conditions.reasons_table()
 
 
 AFTER = datetime(2026, 11, 25, 10, 7, 30, tzinfo=UTC)  # a Wednesday
@@ -103,13 +118,34 @@ AFTER = datetime(2026, 11, 25, 10, 7, 30, tzinfo=UTC)  # a Wednesday
         ("30 9 * * mon-fri", None, "2026-11-26T09:30:00"),
         ("0 0 1 jan *", None, "2027-01-01T00:00:00"),
         ("0 12 13 * 5", None, "2026-11-27T12:00:00"),
+        ("5/20 * * * ?", None, "2026-11-25T10:25:00"),
+        ("@every 1h30m", None, "2026-11-25T11:37:30"),
     ],
 )
 def test_cron_next_run(expression: str, zone: str | None, expected: str) -> None:
     assert cron.next_run(expression, zone, AFTER).strftime("%Y-%m-%dT%H:%M:%S") == expected
 
 
-@pytest.mark.parametrize("expression", ["* * * *", "61 * * * *", "* * * * * *", "a b c d e", "*/0 * * * *"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "* * * *",
+        "61 * * * *",
+        "* * * * * *",
+        "a b c d e",
+        "*/0 * * * *",
+        # refused by the CronJob controller's parser too (robfig/cron ParseStandard, API validation)
+        "*/x * * * *",
+        "² * * * *",
+        "CRON_TZ=Asia/Tokyo 0 * * *",
+        "TZ=UTC 0 * * * *",
+        "0 0 * * 7",
+        "@DAILY",
+        "@every",
+        "@every 5 minutes",
+        "1/2/3 * * * *",
+    ],
+)
 def test_cron_rejects_bad_expressions(expression: str) -> None:
     with pytest.raises(cron.CronError):
         cron.next_run(expression, None, AFTER)

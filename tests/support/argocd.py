@@ -1,4 +1,8 @@
-"""Runs docs/argocd/health.lua with a real Lua interpreter, the way Argo CD does: `obj` is a global."""
+"""The Argo CD samples in docs/argocd: the health check run by a real Lua interpreter, the way Argo CD
+runs it (`obj` is a global), and the sample Applications.
+
+Shared by the Lua tier (tests/argocd), the chart tier and the e2e tier (which checks the health of a live
+OnlineConnection), so it lives here rather than in one tier's test modules."""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[3]
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
 HEALTH_LUA = ROOT / "docs" / "argocd" / "health.lua"
+APPLICATION = ROOT / "docs" / "argocd" / "application.yaml"
 INTERPRETERS = ("lua5.4", "lua5.3", "lua5.1", "lua")
 
 
@@ -73,3 +80,11 @@ def run_health(obj: dict[str, Any], script: Path = HEALTH_LUA) -> tuple[str, str
     assert result.returncode == 0, f"lua failed: {result.stderr}"
     status, message = result.stdout.split("\n", 1)
     return status, message.rstrip("\n")
+
+
+def applications() -> list[dict[str, Any]]:
+    """The sample Argo CD Applications (docs/argocd/application.yaml), checked to be Applications."""
+    docs: list[dict[str, Any]] = [doc for doc in yaml.safe_load_all(APPLICATION.read_text()) if doc]
+    assert all(doc["apiVersion"] == "argoproj.io/v1alpha1" for doc in docs)
+    assert all(doc["kind"] == "Application" for doc in docs)
+    return docs

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
-from tests.unit.argocd.lua_harness import HEALTH_LUA, run_health, to_lua
+from tests.support.argocd import run_health
 
 T = "2026-11-25T10:00:00Z"
 
@@ -130,17 +129,6 @@ def test_conditions_without_message_or_reason() -> None:
 def test_messages_with_quotes_and_unicode_survive() -> None:
     tricky = cond("Ready", "False", "InvalidSpec", 'spec.source.host: "db\\x" é ✓')
     assert run_health(connection(conditions=[tricky]))[1] == 'InvalidSpec: spec.source.host: "db\\x" é ✓'
-
-
-def test_the_script_uses_only_lua_5_1_syntax() -> None:
-    # Argo CD runs health checks with gopher-lua (Lua 5.1): no goto, integer division, attributes or bit ops.
-    code = "\n".join(line.split("--", 1)[0] for line in HEALTH_LUA.read_text().splitlines())
-    for construct in (r"\bgoto\b", r"//", r"<const>", r"<close>", r"::\w+::", r"[^~=<>]=?[&|]", r"<<|>>"):
-        assert not re.search(construct, code), f"Lua 5.2+ construct {construct!r} in health.lua"
-
-
-def test_to_lua_escapes() -> None:
-    assert to_lua({"a": [1, True, None, 'x"y']}) == '{["a"] = {1, true, nil, "x\\"y"}}'
 
 
 def test_control_characters_in_messages() -> None:
