@@ -43,10 +43,9 @@ _FIELDS = {
     ROLE_SOURCE_CA: "spec.source.tls.caSecretRef",
 }
 
-# Reasons of Ready=False added by issue 10 (beside those in `conditions`).
-SECRET_VALUE_EMPTY = "SecretValueEmpty"  # noqa: S105 - a reason, not a secret
-SECRET_ROLE_MISMATCH = "SecretRoleMismatch"  # noqa: S105 - a reason, not a secret
-SOURCE_HOST_NOT_ALLOWED = "SourceHostNotAllowed"
+SECRET_VALUE_EMPTY = conditions.Reason.SECRET_VALUE_EMPTY
+SECRET_ROLE_MISMATCH = conditions.Reason.SECRET_ROLE_MISMATCH
+SOURCE_HOST_NOT_ALLOWED = conditions.Reason.SOURCE_HOST_NOT_ALLOWED
 
 
 @dataclass(frozen=True)
