@@ -98,13 +98,19 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
 
 
 def _resources(spec: OnlineConnectionSpec, settings: Settings) -> dict[str, Any]:
-    """The operator's default requests/limits, overridden key by key by the spec's."""
+    """The spec's requests/limits, plus the operator's defaults for each resource the spec leaves out.
+
+    A default applies to a resource (cpu, memory, ...) only when the spec names it in neither requests
+    nor limits, so a default can never contradict the spec (a request above a default limit)."""
+    given = {
+        "requests": {str(k): str(v) for k, v in spec.run.resources.requests.items()},
+        "limits": {str(k): str(v) for k, v in spec.run.resources.limits.items()},
+    }
+    named = set(given["requests"]) | set(given["limits"])
     resources: dict[str, Any] = {}
-    for section, given in (("requests", spec.run.resources.requests), ("limits", spec.run.resources.limits)):
-        merged = {
-            **settings.extractor_resources.get(section, {}),
-            **{str(k): str(v) for k, v in given.items()},
-        }
+    for section, values in given.items():
+        defaults = {k: v for k, v in settings.extractor_resources.get(section, {}).items() if k not in named}
+        merged = {**defaults, **values}
         if merged:
             resources[section] = merged
     return resources

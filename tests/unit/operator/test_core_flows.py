@@ -302,8 +302,7 @@ def test_integer_quantities_are_rendered_as_strings(world: World) -> None:
     world.request("r1")
     [job] = world.jobs()
     resources = job["spec"]["template"]["spec"]["containers"][0]["resources"]
-    # The operator's default requests/limits (settings) fill in what the spec does not set.
-    assert resources == {"requests": {"cpu": "1", "memory": "256Mi"}, "limits": {"memory": "1Gi", "cpu": "2"}}
+    assert resources == {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi", "cpu": "2"}}
 
 
 @pytest.mark.parametrize("value", ["x" * 200_000, "tab\tinside", " padded "])

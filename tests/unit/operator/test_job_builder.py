@@ -74,10 +74,8 @@ def test_import_job_shape() -> None:
     assert main["image"] == "example.org/extractor:9"
     assert main["command"] == ["online-connector-extract"]
     assert main["args"] == []
-    assert main["resources"] == {
-        "requests": {"cpu": "100m", "memory": "256Mi"},
-        "limits": {"memory": "512Mi"},
-    }
+    # The operator's defaults fill in only the resources the spec leaves out (here cpu).
+    assert main["resources"] == {"requests": {"cpu": "100m"}, "limits": {"memory": "512Mi"}}
     assert main["terminationMessagePath"] == "/dev/termination-log"
 
 
@@ -196,3 +194,11 @@ def test_cronjob_hash_changes_with_the_spec() -> None:
     assert a["metadata"]["annotations"][key] != b["metadata"]["annotations"][key]
     again = build_cronjob(CONNECTION, spec(schedule={"cron": "@daily"}), SETTINGS, ready=True)
     assert a == again
+
+
+def test_default_resources_apply_when_the_spec_names_none() -> None:
+    job = build_job(CONNECTION, spec(run={}), SETTINGS, mode="import", request="r1")
+    assert container(job)["resources"] == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "1Gi"},
+    }
