@@ -136,7 +136,7 @@ OPERATOR_NEEDS = [
     (GROUP, "onlineconnections/status", ["get", "patch", "update"]),
     (GROUP, "onlineconnections/finalizers", ["update"]),
     ("batch", "jobs", ["get", "list", "watch", "create", "delete", "patch"]),
-    ("batch", "cronjobs", ["get", "create", "delete", "patch"]),
+    ("batch", "cronjobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("", "pods", ["list"]),
     ("", "secrets", ["list", "watch"]),
     ("", "events", ["create", "patch"]),
@@ -163,7 +163,7 @@ def intended(*needs: list[tuple[str, str, list[str]]]) -> set[tuple[str, str, st
 
 
 def test_rendered_rbac_equals_the_intended_list(defaults: list[Doc], namespaced: list[Doc]) -> None:
-    """Issue 10: no `secrets get`, `pods/log`, `pods get/watch` or `cronjobs list/watch` (all unused)."""
+    """Issue 10: no `secrets get`, `pods/log` or `pods get/watch` (unused; CronJobs are watched now)."""
     cluster_wide = one(defaults, "ClusterRole", "-operator")
     assert granted(cluster_wide["rules"]) == intended(OPERATOR_NEEDS, CLUSTER_NEEDS)
     for ns in ("team-a", "team-b"):

@@ -162,7 +162,6 @@ def test_the_operator_account_has_what_it_needs_where_it_watches(
         ("get", "secrets"),
         ("get", "pods/log"),
         ("watch", "pods"),
-        ("list", "cronjobs.batch"),
         ("create", "rolebindings.rbac.authorization.k8s.io"),
         ("create", "serviceaccounts/token"),
     ]:

@@ -94,9 +94,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete", "patch"]
+# CronJobs are watched too (cronjob_watch: a deleted or altered owned CronJob is repaired).
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
-  verbs: ["get", "create", "delete", "patch"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
