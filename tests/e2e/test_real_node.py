@@ -25,7 +25,7 @@ from connector_testbed.images import Images, ensure_images
 from connector_testbed.real_node import RealNodeCluster
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
-from tests.fixtures.helm import CHART, Helm, create_restricted_namespace
+from tests.fixtures.helm import CHART, Helm, HelmError, create_restricted_namespace
 from tests.fixtures.operator import ShopDatabase, connection_manifest, secrets_manifest
 
 pytestmark = pytest.mark.e2e
@@ -91,6 +91,30 @@ class Installed:
         return items
 
 
+def diagnose(cluster: RealNodeCluster, namespace: str) -> str:
+    """What a failed install looks like from the cluster: pods, their events, the node's logs."""
+    plane = cluster.plane
+    parts = [
+        plane.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout,
+        plane.kubectl("describe", "pods", "-n", namespace, check=False).stdout[-2500:],
+        plane.kubectl(
+            "logs",
+            "-n",
+            namespace,
+            "--all-containers",
+            "--tail=40",
+            "-l",
+            "app.kubernetes.io/name",
+            check=False,
+        ).stdout,
+    ]
+    for name in ("kubelet", "containerd"):
+        lines = (plane.logs_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        errors = [line for line in lines if line.startswith("E") or "level=error" in line]
+        parts.append(f"--- {name} errors\n" + "\n".join(errors[-20:]))
+    return "\n".join(parts)
+
+
 @pytest.fixture(scope="module")
 def installed(
     helm: Helm,
@@ -119,10 +143,14 @@ def installed(
             },
             "watch": {"namespaces": [team]},
         }
-        helm.run(
-            "install", "olc", str(CHART), "--namespace", system, "--values", str(helm.values_file(values)),
-            "--wait", "--timeout", "180s", kubeconfig=plane.kubeconfig,
-        )  # fmt: skip
+        try:
+            helm.run(
+                "install", "olc", str(CHART), "--namespace", system,
+                "--values", str(helm.values_file(values)), "--wait", "--timeout", "180s",
+                kubeconfig=plane.kubeconfig,
+            )  # fmt: skip
+        except HelmError as error:
+            raise HelmError(f"{error}\n{diagnose(cluster, system)}") from None
         plane.kubectl("apply", "-n", team, "-f", "-", input=secrets_manifest(database.password, VALID_TOKEN))
         yield Installed(cluster, images, system, team, database, api_url, simulator)
 
