@@ -27,8 +27,6 @@ binaries: venv
 
 crds: venv
 	$(PY) -m connector_operator.crd_generate --write
-	cp crds/onlineconnections.yaml charts/online-connector/crds/onlineconnections.yaml
-	$(PY) -m tests.unit.chart.docs_reference --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

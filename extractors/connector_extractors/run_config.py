@@ -64,6 +64,10 @@ class TargetConfig(_Model):
     version: str | None = None
     source_name: str = Field(alias="sourceName")
     technology_code: str | None = Field(default=None, alias="technologyCode")
+    # The connection this run pushes for: its UID is the owner marker on the DataGalaxy source
+    # (datagalaxy/ownership.py). Set by the operator; absent for a run by hand, which claims nothing.
+    owner_uid: str | None = Field(default=None, alias="ownerUid")
+    owner_connection: str | None = Field(default=None, alias="ownerConnection")
 
 
 class PatternFilter(_Model):

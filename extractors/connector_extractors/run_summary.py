@@ -7,21 +7,50 @@ It is written to the container's termination-message path (the operator reads it
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_BYTES = 4096
-Result = Literal["Succeeded", "PartialSuccess", "Unchanged", "Failed"]
+Result = Literal["Succeeded", "PartialSuccess", "Unchanged", "Failed"]  # the summary's wire form
+
+
+class RunResult(StrEnum):
+    """The result of a run, as the operator records it; the first three count as successes."""
+
+    SUCCEEDED = "Succeeded"
+    PARTIAL_SUCCESS = "PartialSuccess"  # some objects failed and were reported (see warningCount)
+    UNCHANGED = "Unchanged"  # nothing changed since the last push
+    FAILED = "Failed"
+
+    @property
+    def successful(self) -> bool:
+        return self in SUCCESSFUL_RESULTS
+
+
+SUCCESSFUL_RESULTS: frozenset[RunResult] = frozenset(
+    {RunResult.SUCCEEDED, RunResult.PARTIAL_SUCCESS, RunResult.UNCHANGED}
+)
 
 
 class PushCounts(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    missing: int = Field(default=0, description="Objects under the target source no longer in the source")
+    """What the DataGalaxy push did (also the `push` of a run record in the connection's status)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    created: int = Field(default=0, ge=0, description="Objects created in DataGalaxy.")
+    updated: int = Field(default=0, ge=0, description="Objects updated in DataGalaxy.")
+    unchanged: int = Field(default=0, ge=0, description="Objects already up to date.")
+    deleted: int = Field(
+        default=0, ge=0, description="Objects deleted from DataGalaxy (missingObjects: delete)."
+    )
+    missing: int = Field(
+        default=0, ge=0, description="Objects in DataGalaxy that are no longer in the source."
+    )
+
+
+def _printable_text(text: str) -> str:
+    return "".join(c if c.isprintable() or c == " " else " " for c in text)
 
 
 class RunSummary(BaseModel):
@@ -37,6 +66,18 @@ class RunSummary(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     warning_count: int = Field(default=0, alias="warningCount")
     content_hash: str | None = Field(default=None, alias="contentHash")
+
+    @field_validator("message", "error_category", "content_hash")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Server text (database errors, DataGalaxy answers) and a pod's termination message are input:
+        control and format characters (escape sequences, bidi marks, NULs) never reach status or logs."""
+        return None if value is None else _printable_text(value)
+
+    @field_validator("warnings")
+    @classmethod
+    def _printable_warnings(cls, value: list[str]) -> list[str]:
+        return [_printable_text(item) for item in value]
 
     def to_json(self) -> str:
         """Serialise within MAX_BYTES: drops warnings, then shortens the message, as needed."""

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from connector_extractors.run_summary import SUCCESSFUL_RESULTS
 from connector_operator import naming
-
-SUCCESS_RESULTS = ("Succeeded", "PartialSuccess", "Unchanged")
 
 
 def _condition(body: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -191,7 +190,7 @@ def _request(args: argparse.Namespace, annotation: str, record_key: str) -> int:
         if record.get("request") == value:
             outcome = f"{record.get('result')} ({record.get('reason')})"
             print(f"{record.get('job')}: {outcome} {record.get('message', '')}")
-            return 0 if record.get("result") in SUCCESS_RESULTS else 1
+            return 0 if record.get("result") in SUCCESSFUL_RESULTS else 1
         handled = (status.get("handledRequests") or {}).get("run" if record_key == "lastRun" else "test")
         ready = _condition(body, "Ready")
         if handled == value and ready.get("status") == "False" and not status.get("activeJob"):

@@ -1,7 +1,11 @@
-"""Render crds/onlineconnections.yaml from the pydantic models.
+"""The one generator of everything derived from the models: the CRD, the chart's copy, the references.
 
-    python -m connector_operator.crd_generate --write   # regenerate the committed file
-    python -m connector_operator.crd_generate --check   # exit 1 when the committed file is stale
+    python -m connector_operator.crd_generate --write   # regenerate the committed files (`make crds`)
+    python -m connector_operator.crd_generate --check   # exit 1 when a committed file is stale
+
+It writes crds/onlineconnections.yaml and its identical copy in the Helm chart, docs/crd-reference.md,
+the reasons table of docs/operator.md (from `conditions.REASONS`) and the Helm values reference of
+docs/installation.md (`values_reference`).
 
 Pydantic emits JSON Schema; Kubernetes wants a *structural* OpenAPI v3 schema. The conversion
 inlines `$ref`s, turns `Optional[X]` into a plain non-required X, drops titles and defaults
@@ -20,10 +24,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from connector_operator import models
+from connector_operator import conditions, models, values_reference
 
 CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "onlineconnections.yaml"
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "crd-reference.md"
+CHART_CRD_PATH = (
+    Path(__file__).resolve().parents[2] / "charts" / "online-connector" / "crds" / "onlineconnections.yaml"
+)
+OPERATOR_DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "operator.md"
+REASONS_BEGIN = "<!-- BEGIN GENERATED: reasons (python -m connector_operator.crd_generate --write) -->"
+REASONS_END = "<!-- END GENERATED: reasons -->"
 _KEEP = (
     "type",
     "description",
@@ -271,24 +281,46 @@ def render_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _between(text: str, begin: str, end: str, generated: str) -> str:
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + "\n\n" + generated + "\n\n" + text[stop:]
+
+
+def outputs() -> dict[Path, str]:
+    """Every generated file (or file with a generated section) and its current content."""
+    crd = render()
+    result = {CRD_PATH: crd, CHART_CRD_PATH: crd, REFERENCE_PATH: render_reference()}
+    if OPERATOR_DOC_PATH.exists():
+        result[OPERATOR_DOC_PATH] = _between(
+            OPERATOR_DOC_PATH.read_text(), REASONS_BEGIN, REASONS_END, conditions.reasons_table()
+        )
+    if values_reference.INSTALLATION.exists() and (values_reference.CHART / "values.schema.json").exists():
+        result[values_reference.INSTALLATION] = values_reference.installation_with_reference(
+            values_reference.INSTALLATION.read_text()
+        )
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crd_generate", description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="write the CRD and docs/crd-reference.md")
+    group.add_argument(
+        "--write", action="store_true", help="write the CRD, its chart copy and the references"
+    )
     group.add_argument("--check", action="store_true", help="fail when the committed file is stale")
     group.add_argument("--stdout", action="store_true", help="print the CRD")
     args = parser.parse_args(argv)
-    outputs = {CRD_PATH: render(), REFERENCE_PATH: render_reference()}
     if args.stdout:
-        sys.stdout.write(outputs[CRD_PATH])
+        sys.stdout.write(render())
         return 0
+    generated = outputs()
     if args.write:
-        for path, text in outputs.items():
+        for path, text in generated.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             print(f"wrote {path}")
         return 0
-    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+    stale = [path for path, text in generated.items() if not path.exists() or path.read_text() != text]
     for path in stale:
         print(f"{path} is stale: run python -m connector_operator.crd_generate --write", file=sys.stderr)
     return 1 if stale else 0

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from connector_extractors.errors import EXIT_CODES, NON_RETRYABLE
-from connector_extractors.run_config import ENV_DATAGALAXY_TOKEN, ENV_RUN_CONFIG, ENV_SOURCE_PASSWORD
+from connector_extractors.run_config import (
+    ENV_DATAGALAXY_TOKEN,
+    ENV_RUN_CONFIG,
+    ENV_SOURCE_CA,
+    ENV_SOURCE_PASSWORD,
+)
 from connector_operator import naming
 from connector_operator.models import GROUP, KIND, VERSION, OnlineConnectionSpec
 from connector_operator.run_config_render import render, render_json, target_key
@@ -46,13 +51,20 @@ def owner_reference(connection: Connection) -> dict[str, Any]:
     }
 
 
+OOM_EXIT_CODE = 137  # SIGKILL: the kernel's OOM killer when the container exceeds its memory limit
+
+
 def non_retryable_exit_codes() -> list[int]:
-    return sorted(EXIT_CODES[category] for category in NON_RETRYABLE)
+    """Exit codes that fail the Job at once: the non-retryable categories, and an OOM kill (the same
+    memory limit would kill the retry too; the status says OOMKilled with a hint)."""
+    return sorted([*(EXIT_CODES[category] for category in NON_RETRYABLE), OOM_EXIT_CODE])
 
 
 def pod_failure_policy() -> dict[str, Any]:
+    # Disruptions first (node drain, preemption, eviction also end in SIGKILL): those are retried.
     return {
         "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             {
                 "action": "FailJob",
                 "onExitCodes": {
@@ -61,7 +73,6 @@ def pod_failure_policy() -> dict[str, Any]:
                     "values": non_retryable_exit_codes(),
                 },
             },
-            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
         ]
     }
 
@@ -76,6 +87,9 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
                 "valueFrom": {"secretKeyRef": {"name": password.name, "key": password.key}},
             }
         )
+    ca = spec.source.tls.ca_secret_ref
+    if ca is not None:
+        env.append({"name": ENV_SOURCE_CA, "valueFrom": {"secretKeyRef": {"name": ca.name, "key": ca.key}}})
     token = spec.target.token_secret_ref
     env.append(
         {"name": ENV_DATAGALAXY_TOKEN, "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}
@@ -83,12 +97,22 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
     return env
 
 
-def _resources(spec: OnlineConnectionSpec) -> dict[str, Any]:
+def _resources(spec: OnlineConnectionSpec, settings: Settings) -> dict[str, Any]:
+    """The spec's requests/limits, plus the operator's defaults for each resource the spec leaves out.
+
+    A default applies to a resource (cpu, memory, ...) only when the spec names it in neither requests
+    nor limits, so a default can never contradict the spec (a request above a default limit)."""
+    given = {
+        "requests": {str(k): str(v) for k, v in spec.run.resources.requests.items()},
+        "limits": {str(k): str(v) for k, v in spec.run.resources.limits.items()},
+    }
+    named = set(given["requests"]) | set(given["limits"])
     resources: dict[str, Any] = {}
-    if spec.run.resources.requests:
-        resources["requests"] = {str(k): v for k, v in spec.run.resources.requests.items()}
-    if spec.run.resources.limits:
-        resources["limits"] = {str(k): v for k, v in spec.run.resources.limits.items()}
+    for section, values in given.items():
+        defaults = {k: v for k, v in settings.extractor_resources.get(section, {}).items() if k not in named}
+        merged = {**defaults, **values}
+        if merged:
+            resources[section] = merged
     return resources
 
 
@@ -107,6 +131,7 @@ def pod_template(
         name=connection.name,
         mode=mode,
         previous_content_hash=previous_content_hash,
+        uid=connection.uid,
     )
     container: dict[str, Any] = {
         "name": CONTAINER,
@@ -128,7 +153,7 @@ def pod_template(
         "terminationMessagePolicy": "File",
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, private to the pod
     }
-    resources = _resources(spec)
+    resources = _resources(spec, settings)
     if resources:
         container["resources"] = resources
     pod_spec: dict[str, Any] = {

@@ -14,10 +14,10 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from connector_operator import naming
+from connector_operator import naming, owned
 from connector_operator import status as status_rules
 from connector_operator.job_builder import Connection
-from connector_operator.models import GROUP
+from connector_operator.models import KIND
 from connector_operator.operator_state import OperatorState
 from connector_operator.reconcile import reconcile
 from connector_operator.run_admission import admit_scheduled_job
@@ -27,17 +27,33 @@ from connector_operator.secrets_check import SecretLookup
 log = logging.getLogger("connector_operator")
 
 
-def owner(job: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(name, uid) of the connection a Job belongs to: its owner, or via the CronJob for scheduled runs."""
+def owner(state: OperatorState, job: Mapping[str, Any]) -> Connection | None:
+    """The connection a Job belongs to, through its controller: the connection itself (requested
+    runs) or the connection's CronJob (scheduled runs). Labels and annotations alone prove nothing."""
     metadata = job["metadata"]
-    for ref in metadata.get("ownerReferences") or []:
-        if ref.get("kind") == "OnlineConnection" and str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
-            return str(ref["name"]), str(ref["uid"])
-    name = (metadata.get("annotations") or {}).get(naming.CONNECTION_NAME_ANNOTATION)
-    uid = (metadata.get("labels") or {}).get(naming.CONNECTION_UID_LABEL)
-    if name and uid:
-        return str(name), str(uid)
-    return None
+    namespace = str(metadata.get("namespace", ""))
+    found = owned.controller(job)
+    if found is None:
+        return None
+    kind, name, uid = found
+    if kind == KIND:
+        return Connection(name=name, namespace=namespace, uid=uid)
+    connection_name = (metadata.get("annotations") or {}).get(naming.CONNECTION_NAME_ANNOTATION)
+    connection_uid = (metadata.get("labels") or {}).get(naming.CONNECTION_UID_LABEL)
+    if kind != "CronJob" or not connection_name or not connection_uid:
+        return None
+    if name != naming.cronjob_name(str(connection_name)):
+        return None
+    known = state.cronjob_uids.get(str(connection_uid))
+    if known is None:
+        cronjob = state.kube.read_cronjob(namespace, name)
+        if cronjob is None or not owned.controlled_by(cronjob, str(connection_uid)):
+            return None
+        known = str(cronjob["metadata"].get("uid"))
+        state.cronjob_uids[str(connection_uid)] = known
+    if known != uid:
+        return None
+    return Connection(name=str(connection_name), namespace=namespace, uid=str(connection_uid))
 
 
 def _waiting_for_admission(job: Mapping[str, Any]) -> bool:
@@ -66,16 +82,19 @@ def needs_work(job: dict[str, Any], deleted: bool) -> bool:
 def handle_job(
     state: OperatorState, job: dict[str, Any], lookup: SecretLookup, deleted: bool = False
 ) -> None:
-    found = owner(job)
-    if found is None:
+    connection = owner(state, job)
+    if connection is None:
+        log.info("ignored Job %s: not controlled by a connection or its CronJob", job["metadata"].get("name"))
         return
-    namespace = job["metadata"]["namespace"]
-    connection = Connection(name=found[0], namespace=namespace, uid=found[1])
     if deleted or status_rules.job_finished(job):
-        with_retries(lambda: record_job(state, connection, job))
-        follow_up = state.kube.get_connection(namespace, connection.name)
-        if follow_up is not None:
-            reconcile(state, follow_up, lookup)  # pending requests, the next content hash, nextScheduledRun
+        current: list[dict[str, Any] | None] = [None]
+
+        def record() -> None:
+            current[0] = record_job(state, connection, job)
+
+        with_retries(record)
+        if current[0] is not None:  # as just written: no second read (pending requests, next hash)
+            reconcile(state, current[0], lookup, fresh=False)
     else:
         with_retries(lambda: admit_scheduled_job(state, connection, job, lookup))
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector_operator import naming
+from connector_operator import naming, owned
 from connector_operator import status as status_rules
 
 RECENT_SECONDS = 60.0
@@ -23,6 +23,7 @@ RECENT_SECONDS = 60.0
 class JobState:
     name: str
     active: bool
+    controller: str | None = None  # uid of the Job's controller (the connection, or its CronJob)
 
 
 def index_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], JobState]:
@@ -33,7 +34,9 @@ def index_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], JobState]:
     if not uid or not mode:
         return {}
     plain = {"spec": dict(body.get("spec") or {}), "status": dict(body.get("status") or {})}
-    return {(str(uid), str(mode)): JobState(str(metadata.get("name")), status_rules.job_active(plain))}
+    found = owned.controller(body)
+    state = JobState(str(metadata.get("name")), status_rules.job_active(plain), found[2] if found else None)
+    return {(str(uid), str(mode)): state}
 
 
 class ActiveJobs:
@@ -62,11 +65,19 @@ class ActiveJobs:
                     if not recent:
                         del self._recent[(uid, mode)]
 
-    def active(self, uid: str, mode: str) -> list[str] | None:
-        """Names of the running Jobs, or None when there is no index yet (the caller must LIST)."""
+    def active(self, uid: str, mode: str, trusted: Collection[str] | None = None) -> list[str] | None:
+        """Names of the running Jobs, or None when there is no index yet (the caller must LIST).
+
+        With `trusted`, only Jobs whose controller is one of those uids count: a Job that merely
+        carries the labels (anyone with `edit` can create one) never blocks the connection's runs.
+        """
         if self.index is None:
             return None
-        states = [s for s in self.index.get((uid, mode), []) if isinstance(s, JobState)]
+        states = [
+            s
+            for s in self.index.get((uid, mode), [])
+            if isinstance(s, JobState) and (trusted is None or s.controller in trusted)
+        ]
         known = {s.name for s in states}
         names = {s.name for s in states if s.active}
         now = self._clock()

@@ -81,6 +81,13 @@ class Kube:
 
         `mutate` returns the new status, or None to write nothing. Returns the written status.
         """
+        written = self.write_status(namespace, name, mutate, body)
+        return None if written is None else dict(written.get("status") or {})
+
+    def write_status(
+        self, namespace: str, name: str, mutate: StatusMutation, body: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """As `update_status`, but returns the whole object as written (None when nothing was)."""
         current = copy.deepcopy(body) if body is not None else self.get_connection(namespace, name)
         for _ in range(CONFLICT_RETRIES):
             if current is None:
@@ -91,7 +98,7 @@ class Kube:
                 return None
             current["status"] = new_status
             try:
-                self.replace_connection_status(namespace, name, current)
+                stored = self.replace_connection_status(namespace, name, current)
             except ApiException as error:
                 if error.status == 409:
                     current = self.get_connection(namespace, name)
@@ -99,12 +106,15 @@ class Kube:
                 if error.status == 404:
                     return None
                 raise
-            return new_status
+            return stored if stored else current
         raise RuntimeError(f"status of {namespace}/{name}: too many conflicting writers")
 
-    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> None:
-        """Write `body`'s status; 409 when its resourceVersion is stale."""
-        self.custom.replace_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
+    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Write `body`'s status; 409 when its resourceVersion is stale. Returns the stored object."""
+        stored = self.custom.replace_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, name, body
+        )
+        return cast(dict[str, Any], stored) if isinstance(stored, dict) else {}
 
     # -- jobs ----------------------------------------------------------------------------------
     def create_job(self, job: dict[str, Any]) -> bool:
@@ -153,19 +163,6 @@ class Kube:
         return text
 
     # -- cronjobs ------------------------------------------------------------------------------
-    def ensure_cronjob(self, desired: dict[str, Any]) -> str:
-        """Create or replace the CronJob when its spec hash changed. Returns created|updated|unchanged."""
-        namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
-        current = self.read_cronjob(namespace, name)
-        if current is None:
-            return "created" if self.create_cronjob(desired) else "unchanged"
-        annotations = current["metadata"].get("annotations") or {}
-        wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
-        if annotations.get(naming.SPEC_HASH_ANNOTATION) == wanted:
-            return "unchanged"
-        self.replace_cronjob(current, desired)
-        return "updated"
-
     def read_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             response = self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
@@ -176,19 +173,20 @@ class Kube:
         body: dict[str, Any] = _json(response)
         return body
 
-    def create_cronjob(self, desired: dict[str, Any]) -> bool:
-        """Create a CronJob; False when one of that name exists already."""
+    def create_cronjob(self, desired: dict[str, Any]) -> dict[str, Any] | None:
+        """Create a CronJob; the created object, or None when one of that name exists already."""
         try:
-            self.batch.create_namespaced_cron_job(
+            response = self.batch.create_namespaced_cron_job(
                 desired["metadata"]["namespace"],
                 desired,  # type: ignore[arg-type]
                 _preload_content=False,
             )
         except ApiException as error:
             if error.status == 409:
-                return False
+                return None
             raise
-        return True
+        created: dict[str, Any] = _json(response)
+        return created
 
     def replace_cronjob(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
         """Replace the spec and spec-hash annotation of `current`, unless it changed since it was read."""

@@ -36,12 +36,13 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from connector_extractors.run_summary import SUCCESSFUL_RESULTS
+
 _log = logging.getLogger("connector_operator")
 DEFAULT_PORT: Final = 9090
 PREFIX: Final = "online_connector"
 ReadyState = Literal["true", "false", "unknown"]
 READY_STATES: Final[tuple[ReadyState, ...]] = ("true", "false", "unknown")
-SUCCESSFUL_RESULTS: Final = frozenset({"Succeeded", "PartialSuccess", "Unchanged"})
 # Imports take seconds on a small schema and up to hours on a large warehouse.
 DURATION_BUCKETS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
@@ -223,4 +224,6 @@ class PrometheusMetrics:
     def serve(self, port: int) -> int | None:
         if port < 0:
             return None
-        return start_metrics_server(port).port
+        bound = start_metrics_server(port).port
+        _log.info("metrics on port %s", bound)
+        return bound

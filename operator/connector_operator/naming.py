@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from connector_operator.models import GROUP
 
@@ -15,6 +16,7 @@ TRIGGER_LABEL = f"{GROUP}/trigger"
 
 RUN_REQUESTED = f"{GROUP}/run-requested"
 TEST_REQUESTED = f"{GROUP}/test-requested"
+REQUEST_ANNOTATIONS = (RUN_REQUESTED, TEST_REQUESTED)
 REQUEST_ANNOTATION = f"{GROUP}/request"
 CONNECTION_NAME_ANNOTATION = f"{GROUP}/connection-name"
 RECORDED_ANNOTATION = f"{GROUP}/recorded"
@@ -22,6 +24,13 @@ ADMITTED_ANNOTATION = f"{GROUP}/admitted"
 SPEC_HASH_ANNOTATION = f"{GROUP}/spec-hash"
 TARGET_KEY_ANNOTATION = f"{GROUP}/target-key"
 KOPF_PREFIX = f"operator.{GROUP}"
+REQUEST_LIMIT = 128
+_REQUEST = re.compile(r"^[!-~]([ -~]*[!-~])?$")  # printable ASCII, no surrounding spaces
+
+
+def valid_request(value: object) -> bool:
+    """Whether a run-/test-requested value can be used (in a Job annotation, in status)."""
+    return isinstance(value, str) and len(value) <= REQUEST_LIMIT and bool(_REQUEST.match(value))
 
 
 def short_hash(*parts: str, length: int = 8) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connector_operator import job_tracking
+from connector_operator import job_tracking, target_ownership
 from connector_operator.metrics_sink import MetricsSink, NoMetrics
+from connector_operator.secrets_check import Verdict
 from connector_operator.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,10 +39,16 @@ class OperatorState:
     kube_factory: Callable[[], Kube] = _real_kube
     clock: Callable[[], float] = time.monotonic
     jobs: job_tracking.ActiveJobs = field(default_factory=job_tracking.ActiveJobs)
+    targets: target_ownership.TargetClaims = field(default_factory=target_ownership.TargetClaims)
     # connection uids known to have no CronJob: saves a DELETE per reconcile
     without_cronjob: set[str] = field(default_factory=set)
     # uid -> (spec hash, when the CronJob was last ensured)
     cronjob_verified: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # connection uid -> uid of its CronJob, and the CronJob last rendered for it (drift checks)
+    cronjob_uids: dict[str, str] = field(default_factory=dict)
+    cronjob_desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _repairs: dict[str, float] = field(default_factory=dict)
+    _rejections: dict[str, tuple[Any, Verdict]] = field(default_factory=dict)
     _kube: Kube | None = None
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -81,16 +88,49 @@ class OperatorState:
             verified and verified[0] == spec_hash and self.clock() - verified[1] < CRONJOB_RECHECK_SECONDS
         )
 
-    def cronjob_ensured(self, uid: str, spec_hash: str) -> None:
+    def cronjob_ensured(
+        self, uid: str, spec_hash: str, desired: dict[str, Any], cronjob_uid: str | None
+    ) -> None:
         self.cronjob_verified[uid] = (spec_hash, self.clock())
+        self.cronjob_desired[uid] = desired
+        if cronjob_uid:
+            self.cronjob_uids[uid] = cronjob_uid
+
+    def cronjob_gone(self, uid: str) -> None:
+        self.cronjob_verified.pop(uid, None)
+        self.cronjob_desired.pop(uid, None)
+        self.cronjob_uids.pop(uid, None)
+
+    def reject(self, uid: str, generation: Any, verdict: Verdict) -> None:
+        """The API server refused what this generation of the spec renders: remember it."""
+        self._rejections[uid] = (generation, verdict)
+
+    def rejection(self, uid: str, generation: Any) -> Verdict | None:
+        """The refusal of this very generation, if any (a new generation gets a new chance)."""
+        found = self._rejections.get(uid)
+        if found is None or found[0] != generation:
+            self._rejections.pop(uid, None)
+            return None
+        return found[1]
+
+    def repair_allowed(self, uid: str) -> bool:
+        """At most one drift repair per connection and minute."""
+        now = self.clock()
+        with self._guard:
+            if now - self._repairs.get(uid, -CRONJOB_RECHECK_SECONDS) < CRONJOB_RECHECK_SECONDS:
+                return False
+            self._repairs[uid] = now
+            return True
 
     def forget(self, uid: str) -> None:
         """Drop everything kept about a deleted connection."""
         with self._guard:
             self._locks.pop(uid, None)
             self._queued_notices.pop(uid, None)
+            self._repairs.pop(uid, None)
+            self._rejections.pop(uid, None)
         self.without_cronjob.discard(uid)
-        self.cronjob_verified.pop(uid, None)
+        self.cronjob_gone(uid)
 
 
 def build(settings: Settings) -> OperatorState:
@@ -105,11 +145,12 @@ def build(settings: Settings) -> OperatorState:
     return OperatorState(settings=settings, metrics=metrics)
 
 
-def from_memo(memo: Any) -> OperatorState:
-    """The state kept in kopf's memo; built from the environment when `run_operator` did not set it."""
+def from_memo(memo: Any, jobs_index: Mapping[Any, Iterable[Any]] | None = None) -> OperatorState:
+    """The state kept in kopf's memo (built from the environment when `run_operator` did not set
+    it), with kopf's Job index attached once kopf hands it over."""
     state = getattr(memo, "state", None)
-    if isinstance(state, OperatorState):
-        return state
-    state = build(Settings.from_env())
-    memo.state = state
+    if not isinstance(state, OperatorState):
+        state = build(Settings.from_env())
+        memo.state = state
+    state.jobs.attach(jobs_index)
     return state

@@ -9,10 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connector_operator import conditions, naming
+from connector_operator import conditions, naming, owned
 from connector_operator import status as status_rules
+from connector_operator.conditions import EventReason
+from connector_operator.cronjob_builder import build_cronjob
 from connector_operator.job_builder import Connection
+from connector_operator.models import OnlineConnectionSpec, OnlineConnectionStatus
 from connector_operator.operator_state import OperatorState
+from connector_operator.run_config_render import target_key
 from connector_operator.run_requests import active_jobs
 from connector_operator.secrets_check import SecretLookup, evaluate
 
@@ -39,12 +43,15 @@ def admit_scheduled_job(
         elif spec is None or spec.schedule is None or spec.schedule.suspend:
             reason = "the schedule is suspended or removed"
         else:
+            drift = template_drift(state, connection, spec, body, job)
             active = [j for j in active_jobs(state, connection, "import") if j != name]
-            if active:
+            if drift:
+                reason = f"its spec differs from the one the operator renders ({', '.join(drift[:3])})"
+            elif active:
                 reason = f"run {active[0]} is still in progress"
         if reason:
             kube.delete_job(namespace, name)
-            kube.post_event(body, "Warning", "ScheduledRunSkipped", f"{name} skipped: {reason}")
+            kube.post_event(body, "Warning", EventReason.SCHEDULED_RUN_SKIPPED, f"{name} skipped: {reason}")
             log.info("skipped scheduled job %s/%s: %s", namespace, name, reason)
             return
         kube.patch_job(
@@ -53,19 +60,33 @@ def admit_scheduled_job(
             {"metadata": {"annotations": {naming.ADMITTED_ANNOTATION: "true"}}, "spec": {"suspend": False}},
         )
 
-        def mutate(current: dict[str, Any]) -> dict[str, Any]:
-            current["activeJob"] = name
-            current["conditions"] = conditions.set_condition(
-                current.get("conditions") or [],
-                conditions.RUNNING,
-                True,
-                conditions.RUN_IN_PROGRESS,
-                f"scheduled run {name} in progress",
-                generation=None,
-                now=status_rules.now_text(),
+        def mutate(current: OnlineConnectionStatus) -> OnlineConnectionStatus:
+            current.active_job = name
+            current.conditions = conditions.set_condition(
+                current.conditions, conditions.running(name, scheduled=True), now=status_rules.now_text()
             )
             return current
 
-        kube.update_status(namespace, connection.name, mutate, body=body)
-        kube.post_event(body, "Normal", "RunStarted", f"{name} (schedule)")
+        kube.update_status(namespace, connection.name, status_rules.typed(mutate), body=body)
+        kube.post_event(body, "Normal", EventReason.RUN_STARTED, f"{name} (schedule)")
         log.info("admitted scheduled job %s/%s", namespace, name)
+
+
+def template_drift(
+    state: OperatorState,
+    connection: Connection,
+    spec: OnlineConnectionSpec,
+    body: dict[str, Any],
+    job: dict[str, Any],
+) -> list[str]:
+    """Where a scheduled Job's spec differs from the CronJob's job template the operator renders."""
+    desired = build_cronjob(
+        connection,
+        spec,
+        state.settings,
+        ready=True,
+        previous_content_hash=status_rules.previous_content_hash(
+            status_rules.read(body.get("status")), target_key(spec)
+        ),
+    )
+    return owned.differences(desired["spec"]["jobTemplate"]["spec"], job.get("spec") or {}, "spec")

@@ -1,21 +1,31 @@
-"""Spec -> RunConfig: the non-secret JSON the extractor reads from `OLC_RUN_CONFIG`."""
+"""Spec -> RunConfig: the non-secret JSON the extractor reads from `OLC_RUN_CONFIG`.
+
+The spec's sections are handed over through the models, not copied field by field: each section is
+dumped by alias and validated by the matching RunConfig model, which keeps only the fields it
+declares (so Secret references never reach the configuration). A field added to both models travels
+without a change here; `tests/unit/operator/test_run_config_render.py` fails when a spec field of a
+shared section has no counterpart in the run configuration.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel
 
 from connector_extractors.run_config import (
     Filters,
     IncludeOptions,
-    PatternFilter,
     RunConfig,
     SourceConfig,
     TargetConfig,
     Timeouts,
 )
 from connector_operator.models import OnlineConnectionSpec
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def target_key(spec: OnlineConnectionSpec) -> str:
@@ -25,6 +35,18 @@ def target_key(spec: OnlineConnectionSpec) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+def shared(section: BaseModel, model: type[ModelT]) -> ModelT:
+    """`section` (a spec model) as `model` (a RunConfig model), through the fields both declare."""
+    data = section.model_dump(by_alias=True, mode="json")
+    known = {field.alias or name for name, field in model.model_fields.items()} | set(model.model_fields)
+    return model.model_validate({key: value for key, value in data.items() if key in known})
+
+
+# Spec fields of the shared sections that are not for the extractor (it gets the Secret's value
+# through an environment variable, never the reference).
+NOT_FOR_THE_EXTRACTOR = frozenset({"passwordSecretRef", "tokenSecretRef"})
+
+
 def render(
     spec: OnlineConnectionSpec,
     *,
@@ -32,43 +54,17 @@ def render(
     name: str,
     mode: Literal["import", "check"] = "import",
     previous_content_hash: str | None = None,
+    uid: str | None = None,
 ) -> RunConfig:
-    source = spec.source
-    target = spec.target
+    """`uid`: the connection's, written as the owner marker on the DataGalaxy source."""
+    owner = {"owner_uid": uid, "owner_connection": f"{namespace}/{name}"} if uid else {}
     return RunConfig(
         mode=mode,
         connection=f"{namespace}/{name}",
-        source=SourceConfig(
-            technology=source.technology,
-            host=source.host,
-            port=source.port,
-            database=source.database,
-            username=source.username,
-            path=source.path,
-            options=dict(source.options),
-        ),
-        target=TargetConfig(
-            apiUrl=target.api_url,
-            workspace=target.workspace,
-            version=target.version,
-            sourceName=target.source_name,
-            technologyCode=target.technology_code,
-        ),
-        filters=Filters(
-            schemas=PatternFilter(include=spec.filters.schemas.include, exclude=spec.filters.schemas.exclude),
-            tables=PatternFilter(include=spec.filters.tables.include, exclude=spec.filters.tables.exclude),
-            includeSystemSchemas=spec.filters.include_system_schemas,
-        ),
-        include=IncludeOptions(
-            views=spec.include.views,
-            comments=spec.include.comments,
-            primaryKeys=spec.include.primary_keys,
-            foreignKeys=spec.include.foreign_keys,
-            uniqueConstraints=spec.include.unique_constraints,
-            viewDefinitions=spec.include.view_definitions,
-            indexes=spec.include.indexes,
-            partitions=spec.include.partitions,
-        ),
+        source=shared(spec.source, SourceConfig),
+        target=shared(spec.target, TargetConfig).model_copy(update=owner),
+        filters=shared(spec.filters, Filters),
+        include=shared(spec.include, IncludeOptions),
         strict=spec.strict,
         missingObjects=spec.missing_objects,
         previousContentHash=previous_content_hash if mode == "import" else None,

@@ -1,26 +1,43 @@
-"""What a finished Job means, and how it changes the connection's status (pure functions).
+"""What a finished Job means, and how it changes the connection's status (pure, typed functions).
 
 The result comes from the extractor's run summary (the pod's termination message). When there is
 none (the pod was killed, the deadline passed, the image could not start) it is derived from the
-Job's conditions and the container's exit code, so a run is never recorded without a reason.
+Job's conditions and the container's state, so a run is never recorded without a reason.
+
+The status models (`models.OnlineConnectionStatus`, `RunRecord`, `TestRecord`, `extra="forbid"`)
+are what these functions build: a misspelt field fails here, not silently in the API server's
+pruning. Every string that comes from the cluster (a pod's message, a Job's annotations) is clamped
+or validated before it enters the status, so no value can make the status write fail.
 """
 
 from __future__ import annotations
 
-import copy
+import logging
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connector_extractors.errors import EXIT_CODES, ErrorCategory
-from connector_extractors.run_summary import RunSummary
-from connector_operator import conditions, naming
-from connector_operator.job_builder import CONTAINER
+from pydantic import ValidationError
 
-SUCCESSFUL = frozenset({"Succeeded", "PartialSuccess", "Unchanged"})
-CATEGORY_BY_EXIT_CODE = {code: category.value for category, code in EXIT_CODES.items()}
+from connector_extractors.errors import EXIT_CODES, ErrorCategory
+from connector_extractors.run_summary import PushCounts, RunResult, RunSummary
+from connector_operator import conditions, naming, owned
+from connector_operator.conditions import Reason
+from connector_operator.job_builder import CONTAINER
+from connector_operator.models import OnlineConnectionStatus, RunRecord, TestRecord
+
+log = logging.getLogger("connector_operator")
+CATEGORY_BY_EXIT_CODE = {code: category for category, code in EXIT_CODES.items()}
 MESSAGE_LIMIT = 1024
-JOB_DELETED = "JobDeleted"
+SHORT_LIMIT = 128
+OOM_EXIT_CODE = 137
+OOM_HINT = "raise spec.run.resources.limits.memory (and requests.memory) or narrow spec.filters"
+_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=/-]*$")
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+MAX_COUNT_KINDS = 32
 
 
 def now_text(moment: datetime | None = None) -> str:
@@ -28,23 +45,42 @@ def now_text(moment: datetime | None = None) -> str:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    if not text:
+    if not text or not _TIME.match(text):
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _condition_true(job: dict[str, Any], kind: str) -> dict[str, Any] | None:
+def clamp(text: Any, limit: int = MESSAGE_LIMIT) -> str:
+    """A printable string of at most `limit` characters (control characters become spaces)."""
+    value = "".join(c if c.isprintable() else " " for c in str(text or ""))
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def token(text: Any, limit: int = SHORT_LIMIT) -> str | None:
+    """An identifier-like value (hash, key, request) kept only when well formed and short."""
+    value = str(text) if isinstance(text, str | int) else ""
+    return value if value and len(value) <= limit and _TOKEN.match(value) else None
+
+
+def reason_of(category: str | None, default: str) -> str:
+    """An error category usable as a condition reason; anything else becomes `default`."""
+    if category and len(category) <= SHORT_LIMIT and _REASON.match(category):
+        return category
+    return default
+
+
+def _condition_true(job: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
     for item in (job.get("status") or {}).get("conditions") or []:
         if item.get("type") == kind and item.get("status") == "True":
             return dict(item)
     return None
 
 
-def job_finished(job: dict[str, Any]) -> bool:
+def job_finished(job: Mapping[str, Any]) -> bool:
     return bool(_condition_true(job, "Complete") or _condition_true(job, "Failed"))
 
 
-def job_active(job: dict[str, Any]) -> bool:
+def job_active(job: Mapping[str, Any]) -> bool:
     """Started (or starting) and not finished: suspended Jobs waiting for admission do not count."""
     return not job_finished(job) and not (job.get("spec") or {}).get("suspend", False)
 
@@ -66,12 +102,13 @@ def last_termination(pods: list[dict[str, Any]]) -> Terminated | None:
                 continue
             state = (status.get("state") or {}).get("terminated")
             if state:
+                code = state.get("exitCode")
                 found.append(
                     Terminated(
-                        exit_code=state.get("exitCode"),
-                        message=state.get("message") or "",
-                        finished_at=state.get("finishedAt"),
-                        reason=state.get("reason"),
+                        exit_code=code if isinstance(code, int) else None,
+                        message=str(state.get("message") or ""),
+                        finished_at=str(state["finishedAt"]) if state.get("finishedAt") else None,
+                        reason=str(state["reason"]) if state.get("reason") else None,
                     )
                 )
     if not found:
@@ -86,177 +123,224 @@ def _duration(start: str | None, finish: str | None) -> float | None:
     return max(0.0, (end - begin).total_seconds())
 
 
-def outcome(job: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
-    """A RunRecord (camelCase dict) for a finished Job."""
+def _time(value: Any) -> str | None:
+    return value if isinstance(value, str) and _TIME.match(value) else None
+
+
+def outcome(job: Mapping[str, Any], pods: list[dict[str, Any]]) -> RunRecord:
+    """The run record of a finished (or deleted) Job, from the pods that Job controls."""
     metadata = job.get("metadata") or {}
     labels = metadata.get("labels") or {}
     annotations = metadata.get("annotations") or {}
     job_status = job.get("status") or {}
     complete = _condition_true(job, "Complete")
     failed = _condition_true(job, "Failed")
-    start = job_status.get("startTime") or metadata.get("creationTimestamp")
+    start = _time(job_status.get("startTime")) or _time(metadata.get("creationTimestamp"))
     finish = (
-        job_status.get("completionTime")
-        or (failed or {}).get("lastTransitionTime")
-        or (complete or {}).get("lastTransitionTime")
+        _time(job_status.get("completionTime"))
+        or _time((failed or {}).get("lastTransitionTime"))
+        or _time((complete or {}).get("lastTransitionTime"))
     )
-    terminated = last_termination(pods)
+    controlled = [p for p in pods if owned.controlled_by(p, metadata.get("uid"))]
+    terminated = last_termination(controlled)
     summary = RunSummary.from_termination_message(terminated.message) if terminated else None
-    record: dict[str, Any] = {
-        "job": metadata.get("name", ""),
-        "trigger": labels.get(naming.TRIGGER_LABEL, "manual"),
-        "startTime": start,
-        "finishTime": finish,
-        "durationSeconds": _duration(start, finish),
-    }
-    if annotations.get(naming.REQUEST_ANNOTATION):
-        record["request"] = annotations[naming.REQUEST_ANNOTATION]
-    if annotations.get(naming.TARGET_KEY_ANNOTATION):
-        record["targetKey"] = annotations[naming.TARGET_KEY_ANNOTATION]
+    result: RunResult
     if not (complete or failed):
-        record.update(
-            result="Failed",
-            reason=JOB_DELETED,
-            message="the Job was deleted before it finished",
-            finishTime=now_text(),
+        finish = now_text()
+        result, reason, message = (
+            RunResult.FAILED,
+            Reason.JOB_DELETED.value,
+            "the Job was deleted before it finished",
         )
-        record["durationSeconds"] = _duration(start, record["finishTime"])
     elif failed and failed.get("reason") == "DeadlineExceeded":
         deadline = (job.get("spec") or {}).get("activeDeadlineSeconds")
-        record.update(
-            result="Failed",
-            reason=conditions.TIMEOUT,
-            message=f"the run exceeded its deadline of {deadline}s",
-        )
+        result, reason = RunResult.FAILED, Reason.TIMEOUT.value
+        message = f"the run exceeded its deadline of {deadline}s"
+    elif terminated is not None and (
+        terminated.reason == "OOMKilled"
+        or (summary is None and terminated.exit_code == OOM_EXIT_CODE and failed)
+    ):
+        result, reason = RunResult.FAILED, Reason.OUT_OF_MEMORY.value
+        message = f"the extractor was killed for exceeding its memory limit (OOMKilled): {OOM_HINT}"
     elif summary is not None and not (complete and summary.result == "Failed"):
-        result = summary.result if not (failed and summary.result in SUCCESSFUL) else "Failed"
-        reason = summary.error_category or ("InternalError" if result == "Failed" else result)
-        record.update(result=result, reason=reason, message=summary.message)
+        result = RunResult(summary.result)
+        if failed and result.successful:
+            result = RunResult.FAILED
+        default = ErrorCategory.INTERNAL_ERROR.value if result is RunResult.FAILED else result.value
+        reason = reason_of(summary.error_category, default) if result is RunResult.FAILED else default
+        message = summary.message
     elif complete:
-        record.update(result="Succeeded", reason="Succeeded", message="the extractor reported no summary")
+        result, reason, message = (
+            RunResult.SUCCEEDED,
+            RunResult.SUCCEEDED.value,
+            "the extractor reported no summary",
+        )
     else:
         code = terminated.exit_code if terminated else None
-        category = CATEGORY_BY_EXIT_CODE.get(code or -1, ErrorCategory.INTERNAL_ERROR.value)
+        category = CATEGORY_BY_EXIT_CODE.get(code if code is not None else -1, ErrorCategory.INTERNAL_ERROR)
         detail = (
             (failed or {}).get("message") or (terminated.reason if terminated else None) or "the Job failed"
         )
         exit_text = f" (exit code {code})" if code is not None else ""
-        record.update(result="Failed", reason=category, message=f"{detail}{exit_text}")
+        result, reason, message = RunResult.FAILED, category.value, f"{detail}{exit_text}"
+    counts: dict[str, int] = {}
+    push: PushCounts | None = None
+    content_hash = None
+    warnings = 0
     if summary is not None:
-        record["counts"] = dict(summary.counts)
-        record["objects"] = sum(summary.counts.values())
-        if summary.push is not None:
-            record["push"] = summary.push.model_dump(by_alias=True)
-        if summary.content_hash:
-            record["contentHash"] = summary.content_hash
-    else:
-        record["objects"] = 0
-    record["message"] = str(record.get("message", ""))[:MESSAGE_LIMIT]
-    return {k: v for k, v in record.items() if v is not None}
+        for kind, count in list(summary.counts.items())[:MAX_COUNT_KINDS]:
+            if token(kind, 64) and count >= 0:
+                counts[kind] = count
+        push = summary.push
+        content_hash = token(summary.content_hash)
+        warnings = max(summary.warning_count, len(summary.warnings), 0)
+    trigger = labels.get(naming.TRIGGER_LABEL)
+    return RunRecord(
+        job=clamp(metadata.get("name"), 253),
+        trigger="schedule" if trigger == "schedule" else "manual",
+        request=request
+        if naming.valid_request(request := annotations.get(naming.REQUEST_ANNOTATION))
+        else None,
+        start_time=start,
+        finish_time=finish,
+        duration_seconds=_duration(start, finish),
+        result=result,
+        reason=reason,
+        message=clamp(message),
+        objects=sum(counts.values()),
+        warnings=warnings,
+        counts=counts,
+        push=push,
+        content_hash=content_hash,
+        target_key=token(annotations.get(naming.TARGET_KEY_ANNOTATION)),
+    )
 
 
-def recorded_jobs(status: dict[str, Any]) -> set[str]:
-    names = {str(h.get("job")) for h in status.get("history") or []}
-    for key in ("lastRun", "lastTest"):
-        if (status.get(key) or {}).get("job"):
-            names.add(str(status[key]["job"]))
+def read(raw: Mapping[str, Any] | None) -> OnlineConnectionStatus:
+    """The stored status as a model; a field that no longer validates is dropped, never the rest."""
+    data = dict(raw or {})
+    try:
+        return OnlineConnectionStatus.model_validate(data)
+    except ValidationError as error:
+        bad = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+        log.warning("status fields %s do not validate and are rebuilt", sorted(bad))
+        return OnlineConnectionStatus.model_validate({k: v for k, v in data.items() if k not in bad})
+
+
+def dump(status: OnlineConnectionStatus) -> dict[str, Any]:
+    return status.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def typed(
+    mutate: Callable[[OnlineConnectionStatus], OnlineConnectionStatus | None],
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """A `Kube.update_status` mutation working on the status model instead of a dict."""
+
+    def on_dict(raw: dict[str, Any]) -> dict[str, Any] | None:
+        changed = mutate(read(raw))
+        return None if changed is None else dump(changed)
+
+    return on_dict
+
+
+def recorded_jobs(status: OnlineConnectionStatus) -> set[str]:
+    names = {h.job for h in status.history}
+    names.update(r.job for r in (status.last_run, status.last_test) if r is not None)
     return names
 
 
+def handled_requests(status: OnlineConnectionStatus) -> set[str]:
+    """Request values that already led to a run or test recorded in status."""
+    values = {h.request for h in status.history}
+    values.update(r.request for r in (status.last_run, status.last_test) if r is not None)
+    return {v for v in values if v}
+
+
 def apply_run(
-    status: dict[str, Any], record: dict[str, Any], *, history_limit: int, now: str
-) -> dict[str, Any]:
+    status: OnlineConnectionStatus, record: RunRecord, *, history_limit: int, now: str
+) -> OnlineConnectionStatus:
     """The status after recording one finished run."""
-    result = copy.deepcopy(status)
-    history = [record] + [h for h in result.get("history") or [] if h.get("job") != record["job"]]
-    result["history"] = history[:history_limit]
-    result["lastRun"] = record
-    succeeded = record["result"] in SUCCESSFUL
+    result = status.model_copy(deep=True)
+    result.history = ([record] + [h for h in result.history if h.job != record.job])[:history_limit]
+    result.last_run = record
+    succeeded = record.result.successful
     if succeeded:
-        previous = result.get("lastSuccessfulRun") or {}
-        kept = dict(record)
+        previous = result.last_successful_run
+        kept = record
         if (
-            not kept.get("contentHash")
-            and previous.get("contentHash")
-            and previous.get("targetKey") == kept.get("targetKey")
+            not kept.content_hash
+            and previous is not None
+            and previous.content_hash
+            and previous.target_key == kept.target_key
         ):
-            kept["contentHash"] = previous["contentHash"]
-        result["lastSuccessfulRun"] = kept
-        result["consecutiveFailures"] = 0
+            kept = kept.model_copy(update={"content_hash": previous.content_hash})
+        result.last_successful_run = kept
+        result.consecutive_failures = 0
     else:
-        result["consecutiveFailures"] = int(result.get("consecutiveFailures") or 0) + 1
-    items = result.get("conditions") or []
+        result.consecutive_failures += 1
+    summary = f"{record.job}: {record.result.value}" + (f": {record.message}" if record.message else "")
     items = conditions.set_condition(
-        items,
-        conditions.LAST_RUN_SUCCEEDED,
-        succeeded,
-        record["reason"],
-        f"{record['job']}: {record['result']}" + (f": {record['message']}" if record.get("message") else ""),
-        generation=None,
-        now=now,
+        result.conditions, conditions.last_run(succeeded, record.reason, summary), now=now
     )
-    if result.get("activeJob") in (None, record["job"]):
-        result.pop("activeJob", None)
-        items = conditions.set_condition(
-            items,
-            conditions.RUNNING,
-            False,
-            conditions.IDLE,
-            f"{record['job']} finished",
-            generation=None,
-            now=now,
-        )
-    result["conditions"] = items
+    if result.active_job in (None, record.job):
+        result.active_job = None
+        items = conditions.set_condition(items, conditions.idle(f"{record.job} finished"), now=now)
+    result.conditions = items
     return result
 
 
-def apply_test(status: dict[str, Any], record: dict[str, Any], *, now: str) -> dict[str, Any]:
-    result = copy.deepcopy(status)
-    test = {
-        "job": record["job"],
-        "request": record.get("request"),
-        "finishTime": record.get("finishTime"),
-        "result": "Succeeded" if record["result"] in SUCCESSFUL else "Failed",
-        "reason": record["reason"] if record["result"] not in SUCCESSFUL else "Succeeded",
-        "message": record.get("message", ""),
-    }
-    result["lastTest"] = {k: v for k, v in test.items() if v is not None}
-    result["conditions"] = conditions.set_condition(
-        result.get("conditions") or [],
-        conditions.CONNECTION_TESTED,
-        test["result"] == "Succeeded",
-        str(test["reason"]),
-        str(test["message"]) or f"{record['job']}: {test['result']}",
-        generation=None,
+def test_record(record: RunRecord) -> TestRecord:
+    ok = record.result.successful
+    return TestRecord(
+        job=record.job,
+        request=record.request,
+        finish_time=record.finish_time,
+        result="Succeeded" if ok else "Failed",
+        reason=RunResult.SUCCEEDED.value if ok else record.reason,
+        message=record.message,
+    )
+
+
+def apply_test(status: OnlineConnectionStatus, record: RunRecord, *, now: str) -> OnlineConnectionStatus:
+    result = status.model_copy(deep=True)
+    test = test_record(record)
+    result.last_test = test
+    result.conditions = conditions.set_condition(
+        result.conditions,
+        conditions.tested(
+            test.result == "Succeeded", test.reason, test.message or f"{test.job}: {test.result}"
+        ),
         now=now,
     )
     return result
 
 
-def previous_content_hash(status: dict[str, Any], key: str) -> str | None:
-    last = status.get("lastSuccessfulRun") or {}
-    if last.get("targetKey") == key and last.get("contentHash"):
-        return str(last["contentHash"])
+def previous_content_hash(status: OnlineConnectionStatus, key: str) -> str | None:
+    last = status.last_successful_run
+    if last is not None and last.target_key == key and last.content_hash:
+        return last.content_hash
     return None
 
 
-def event_for(record: dict[str, Any], *, test: bool) -> tuple[str, str, str]:
+def event_for(record: RunRecord, *, test: bool) -> tuple[str, str, str]:
     """(type, reason, message) of the Kubernetes Event for one outcome."""
-    ok = record["result"] in SUCCESSFUL
+    ok = record.result.successful
     kind = "Normal" if ok else "Warning"
     if test:
-        reason = "ConnectionTestSucceeded" if ok else "ConnectionTestFailed"
+        reason = (
+            conditions.EventReason.CONNECTION_TEST_SUCCEEDED
+            if ok
+            else conditions.EventReason.CONNECTION_TEST_FAILED
+        )
     else:
-        reason = {
-            "Succeeded": "RunSucceeded",
-            "PartialSuccess": "RunPartiallySucceeded",
-            "Unchanged": "RunUnchanged",
-        }.get(record["result"], "RunFailed")
-    details = f"{record['job']}: {record['result']}"
+        reason = conditions.RUN_EVENT[record.result]
+    details = f"{record.job}: {record.result.value}"
     if not ok:
-        details += f" ({record['reason']})"
-    if record.get("objects"):
-        details += f", {record['objects']} objects"
-    if record.get("message"):
-        details += f": {record['message']}"
-    return kind, reason, details[:MESSAGE_LIMIT]
+        details += f" ({record.reason})"
+    if record.objects:
+        details += f", {record.objects} objects"
+    if record.warnings:
+        details += f", {record.warnings} warnings"
+    if record.message:
+        details += f": {record.message}"
+    return kind, reason.value, details[:MESSAGE_LIMIT]

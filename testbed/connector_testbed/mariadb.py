@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import pymysql
 
+from connector_testbed.certs import make_ca, make_serving_cert
 from connector_testbed.local_process import (
     LOOPBACK,
     remove_tree,
@@ -73,6 +74,11 @@ class MariaDBServer:
         self._base = Path(tempfile.mkdtemp(prefix="olc-mariadb-"))
         (self._base / "data").mkdir()
         (self._base / "tmp").mkdir()
+        tls = self._base / "tls"
+        tls.mkdir()
+        make_ca(tls)
+        cert, key = make_serving_cert(tls, "mariadb", "DNS:localhost,IP:127.0.0.1")
+        key.chmod(0o600)
         user.own(self._base)
         try:
             run_checked(
@@ -108,6 +114,10 @@ class MariaDBServer:
                 "--table-open-cache=4000",
                 "--open-files-limit=20000",
                 f"--user={user.name}",
+                # TLS with a throwaway CA (`ca_file`): the extractor requires TLS by default.
+                f"--ssl-ca={tls / 'ca.crt'}",
+                f"--ssl-cert={cert}",
+                f"--ssl-key={key}",
                 *self.extra_args,
             ]
             self._proc = start_server(args, user, self._base / "stdout.log")
@@ -146,6 +156,16 @@ class MariaDBServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate (PEM) that signs the server's certificate."""
+        assert self._base is not None, "server not started"
+        return self._base / "tls" / "ca.crt"
+
+    @property
+    def ca_pem(self) -> str:
+        return self.ca_file.read_text()
 
     # -- connecting --------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@
         print(pg.dsn("shop"))   # postgresql://olc_admin:...@127.0.0.1:54321/shop
 
 The server runs `initdb` into a temporary folder, listens on 127.0.0.1 on a free port with password
-(scram-sha-256) authentication, and is stopped and its folder removed on exit. When the caller is root,
+(scram-sha-256) authentication and TLS (a certificate for localhost/127.0.0.1 signed by a throwaway CA,
+`ca_file`/`ca_pem`, so that clients can verify it: the extractor requires TLS by default), and is
+stopped and its folder removed on exit. When the caller is root,
 the server runs as the `postgres` system account (or `nobody`), since PostgreSQL refuses to run as root.
 Durability is switched off (fsync, full page writes): this is a scratch server, not a database.
 """
@@ -25,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from connector_testbed.certs import make_ca, make_serving_cert
 from connector_testbed.local_process import (
     LOOPBACK,
     remove_tree,
@@ -78,6 +81,11 @@ class PostgresServer:
         data_dir = self._base / "data"
         pwfile = self._base / "pwfile"
         pwfile.write_text(self.admin_password + "\n")
+        tls = self._base / "tls"
+        tls.mkdir()
+        make_ca(tls)
+        cert, key = make_serving_cert(tls, "postgres", "DNS:localhost,IP:127.0.0.1")
+        key.chmod(0o600)
         user.own(self._base)
         try:
             run_checked(
@@ -108,9 +116,15 @@ class PostgresServer:
                 str(self._base),
                 "-c",
                 f"listen_addresses={LOOPBACK}",
+                "-c",
+                "ssl=on",
+                "-c",
+                f"ssl_cert_file={cert}",
+                "-c",
+                f"ssl_key_file={key}",
             ]
-            for key, value in self.settings.items():
-                args += ["-c", f"{key}={value}"]
+            for name, value in self.settings.items():
+                args += ["-c", f"{name}={value}"]
             self._proc = start_server(args, user, self.log_path)
             wait_until_ready(self._proc, self._accepts_connections, self.log_path)
         except BaseException:
@@ -137,6 +151,16 @@ class PostgresServer:
     def log_path(self) -> Path:
         assert self._base is not None, "server not started"
         return self._base / "postgres.log"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate (PEM) that signs the server's certificate."""
+        assert self._base is not None, "server not started"
+        return self._base / "tls" / "ca.crt"
+
+    @property
+    def ca_pem(self) -> str:
+        return self.ca_file.read_text()
 
     @property
     def data_dir(self) -> Path:

@@ -4,12 +4,12 @@ Job with a `podFailurePolicy` (like the operator's) fails at once instead of han
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -66,16 +66,6 @@ def _get(cp: ControlPlane, namespace: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(cp.kubectl("-n", namespace, "get", *args, "-o", "json").stdout))
 
 
-def _wait(what: str, probe: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout:.0f} s")
-
-
 def test_a_pod_deleted_mid_run_fails_the_job(control_plane: ControlPlane, namespace: str) -> None:
     control_plane.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(long_job("doomed")))
 
@@ -84,10 +74,11 @@ def test_a_pod_deleted_mid_run_fails_the_job(control_plane: ControlPlane, namesp
         statuses = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
         return str(statuses[0]["metadata"]["name"]) if statuses else ""
 
-    pod = _wait("the Job's pod runs", running_pod)
-    _wait(
-        "the container has started",
+    pod = wait_for(running_pod, interval=0.3, what="the Job's pod to run")
+    wait_for(
         lambda: "started" in control_plane.kubectl("-n", namespace, "logs", pod, check=False).stdout,
+        interval=0.3,
+        what="the container to start",
     )
     control_plane.kubectl("-n", namespace, "delete", "pod", pod, "--wait=false")
 
@@ -98,6 +89,6 @@ def test_a_pod_deleted_mid_run_fails_the_job(control_plane: ControlPlane, namesp
                 return dict(condition)
         return None
 
-    condition = _wait("the Job fails after its pod was deleted", failed_condition, timeout=60)
+    condition = wait_for(failed_condition, interval=0.3, what="the Job to fail after its pod was deleted")
     assert condition["reason"] == "BackoffLimitExceeded", condition
     assert _get(control_plane, namespace, "job", "doomed")["status"].get("failed") == 1

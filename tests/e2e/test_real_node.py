@@ -16,9 +16,9 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -27,23 +27,12 @@ from connector_testbed.real_node import RealNodeCluster
 from connector_testbed.simulator.seed import VALID_TOKEN
 from connector_testbed.simulator.server import SimulatorServer
 from tests.fixtures.helm import CHART, Helm, HelmError, create_restricted_namespace
-from tests.fixtures.operator import ShopDatabase, connection_manifest, secrets_manifest
+from tests.support.manifests import ShopDatabase, connection_manifest, secrets_manifest
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 RUN = "connectors.datagalaxy.com/run-requested"
 SOURCE_TLS_IN_CRD = "tls:" in (CHART / "crds" / "onlineconnections.yaml").read_text()
-T = TypeVar("T")
-
-
-def wait(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.5)
-        value = predicate()
-    if not value:
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {value!r})")
-    return value
 
 
 @dataclasses.dataclass
@@ -73,7 +62,12 @@ class Installed:
             spec.setdefault("source", {"tls": {"mode": "disable"}})
         manifest = connection_manifest(name, self.database, self.api_url, **spec)
         self.kubectl("apply", "-n", self.team, "-f", "-", input=manifest)
-        wait(lambda: self._ready(name), 60, f"{name} Ready=True from the in-cluster operator")
+        wait_for(
+            lambda: self._ready(name),
+            timeout=60,
+            interval=0.5,
+            what=f"{name} Ready=True from the in-cluster operator",
+        )
 
     def _ready(self, name: str) -> bool:
         conditions = self.connection(name).get("status", {}).get("conditions", [])
@@ -90,7 +84,7 @@ class Installed:
             last: dict[str, Any] | None = status.get("lastRun")
             return last if last and not status.get("activeJob") else None
 
-        return wait(recorded, timeout, f"the run of {name} to be recorded")
+        return wait_for(recorded, timeout=timeout, interval=0.5, what=f"the run of {name} to be recorded")
 
     def explain(self, record: dict[str, Any]) -> str:
         logs = self.kubectl("logs", "-n", self.team, f"job/{record['job']}", "--tail=30", check=False)
@@ -242,7 +236,7 @@ def test_extractor_runs_as_65532_read_only_without_capabilities(installed: Insta
         phase: str = installed.get("pod", name, "-n", installed.team)["status"].get("phase", "")
         return phase if phase in ("Succeeded", "Failed") else ""
 
-    assert wait(done, 90, "the probe pod") == "Succeeded"
+    assert wait_for(done, timeout=90, interval=0.5, what="the probe pod") == "Succeeded"
     uid, gid, effective, permitted, root = installed.kubectl("logs", "-n", installed.team, name).split(
         maxsplit=4
     )
@@ -296,7 +290,7 @@ def test_a_pod_deleted_mid_run_ends_the_run(installed: Installed) -> None:
             running = [p for p in pods if p["status"].get("phase") == "Running"]
             return str(running[0]["metadata"]["name"]) if running else ""
 
-        pod = wait(running_pod, 90, "the extractor pod to run")
+        pod = wait_for(running_pod, timeout=90, interval=0.5, what="the extractor pod to run")
         started = time.monotonic()
         installed.kubectl("delete", "pod", pod, "-n", installed.team, "--wait=false")
         record = installed.finished_run("slow", timeout=90)

@@ -35,6 +35,7 @@ USER_AGENT = "online-connector/0.1 (+https://github.com/online-connector)"
 LEGACY_EXCHANGE_PATH = "/credentials"
 ACCESS_TOKEN_REFRESH_SECONDS = 50 * 60  # legacy access tokens live one hour
 QUOTA_WARNING = 100  # warn once when X-RateLimit-Remaining drops below this
+MIB = 1024 * 1024
 
 
 def normalize_api_url(api_url: str) -> str:
@@ -80,7 +81,8 @@ class DataGalaxyClient:
         requests_per_second: float = 8.0,
         *,
         legacy_credentials: bool = True,
-        timeout_seconds: float = 120.0,
+        timeout_seconds: float = 60.0,
+        timeout_seconds_per_mib: float = 15.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -104,6 +106,7 @@ class DataGalaxyClient:
         self._retry = retry or RetryPolicy()
         self._throttle = Throttle(requests_per_second, clock=clock, sleep=sleep)
         self._timeout = timeout_seconds
+        self._timeout_per_mib = timeout_seconds_per_mib
         self._deadline = clock() + budget_seconds
         self.budget_seconds = budget_seconds
         self.requests_sent = 0
@@ -139,6 +142,10 @@ class DataGalaxyClient:
     def url(self, path: str) -> str:
         return self.api_url + (path if path.startswith("/") else "/" + path)
 
+    def timeout_for(self, body_bytes: int) -> float:
+        """The read timeout of one request: a base, plus time per MiB sent (the server imports it)."""
+        return self._timeout + self._timeout_per_mib * body_bytes / MIB
+
     def _same_origin(self, url: str) -> str:
         """A `next_page` URL, re-rooted on the configured origin: the token never goes to another host."""
         parts = urlsplit(url)
@@ -166,8 +173,11 @@ class DataGalaxyClient:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         if content is not None:
             headers["Content-Type"] = "application/json"
+        size = len(content) if isinstance(content, bytes) else 0
         if isinstance(content, list):  # sent part by part, with a Content-Length (not chunked)
-            headers["Content-Length"] = str(sum(len(part) for part in content))
+            size = sum(len(part) for part in content)
+            headers["Content-Length"] = str(size)
+        timeout = self.timeout_for(size)
         attempt = 0
         while True:
             if self.seconds_left <= 0:
@@ -184,7 +194,7 @@ class DataGalaxyClient:
                     params=params,
                     content=content,
                     headers=headers | {"Authorization": f"Bearer {self._bearer}"},
-                    timeout=max(min(self._timeout, self.seconds_left), 0.001),
+                    timeout=max(min(timeout, self.seconds_left), 0.001),
                 )
             except httpx.TransportError as error:
                 self.requests_sent += 1

@@ -8,10 +8,15 @@ Modes: "ignore" (no listing at all), "report" (count them; the default), "delete
 delete the top-most ones with the bulk delete routes; their children go with them). Deletion touches
 only objects whose path lies strictly under the target source's path, and only ids that were just
 listed under that source. Keys dropped at the source follow the same mode (stalekeys.py).
+
+Names may hold the `\\` that joins a path, so two objects can share a (path, typePath): when DataGalaxy
+lists more objects at such a path than the push wrote there, which of them is gone cannot be told from
+the listing; they are neither counted nor deleted, and a warning names the path (never guessed).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -45,19 +50,19 @@ class MissingOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def expected_keys(metadata: SourceMetadata, source_path: str) -> set[tuple[str, str]]:
-    """(path, typePath) of every object the push wrote under the source."""
-    keys: set[tuple[str, str]] = set()
+def expected_keys(metadata: SourceMetadata, source_path: str) -> Counter[tuple[str, str]]:
+    """(path, typePath) of every object the push wrote under the source, with how many share each."""
+    keys: Counter[tuple[str, str]] = Counter()
     for schema in metadata.schemas:
         schema_path = f"{source_path}\\{schema.name}"
-        keys.add((schema_path, "\\Relational\\Model"))
+        keys[(schema_path, "\\Relational\\Model")] += 1
         for table in schema.tables:
             table_path = f"{schema_path}\\{table.name}"
             table_types = "\\Relational\\Model\\" + ("View" if table.kind == "view" else "Table")
-            keys.add((table_path, table_types))
+            keys[(table_path, table_types)] += 1
             column_types = table_types + "\\Column"
             for column in table.columns:
-                keys.add((f"{table_path}\\{column.name}", column_types))
+                keys[(f"{table_path}\\{column.name}", column_types)] += 1
     return keys
 
 
@@ -70,7 +75,7 @@ class Expected:
 
     def __init__(self, metadata: SourceMetadata, source_path: str) -> None:
         self.prefix = source_path + "\\"
-        self.exact: set[tuple[str, str]] | None = None
+        self.exact: Counter[tuple[str, str]] | None = None
         names = (n for s in metadata.schemas for n in (s.name, *(t.name for t in s.tables)))
         columns = (c.name for s in metadata.schemas for t in s.tables for c in t.columns)
         if any("\\" in n for n in names) or any("\\" in n for n in columns):
@@ -83,6 +88,12 @@ class Expected:
             }
             for s in metadata.schemas
         }
+
+    def count(self, key: tuple[str, str]) -> int:
+        """How many pushed objects have this (path, typePath)."""
+        if self.exact is not None:
+            return self.exact[key]
+        return 1 if key in self else 0
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         if self.exact is not None:
@@ -120,6 +131,9 @@ def top_most(objects: list[Listed]) -> list[Listed]:
     kept = []
     for obj in objects:
         parts, types = obj.path.split("\\"), obj.type_path.split("\\")
+        if len(parts) != len(types):  # a name holds a backslash: its ancestors cannot be read off the path
+            kept.append(obj)
+            continue
         ancestors = (("\\".join(parts[:i]), "\\".join(types[:i])) for i in range(2, len(parts)))
         if not any(a in going for a in ancestors):
             kept.append(obj)
@@ -143,16 +157,32 @@ def handle_missing(
     prefix = source_path + "\\"
     missing = []
     table_paths: dict[str, str] = {}  # structures that stay: their keys are compared below
+    shared: dict[tuple[str, str], list[Listed]] = {}  # only when names hold a backslash
+    ambiguous_tables = {source_path + p for p in (key_rows.ambiguous_paths if key_rows else set())}
     for obj in list_under_source(client, version_id, source_id):
         if not obj.path.startswith(prefix):
             outcome.warnings.append(
                 f"Object {obj.id} listed under the source has path {obj.path!r}; left alone"
             )
             continue
-        if (obj.path, obj.type_path) not in expected:
+        key = (obj.path, obj.type_path)
+        if expected.exact is not None and key in expected.exact:
+            shared.setdefault(key, []).append(obj)
+        elif key not in expected:
             missing.append(obj)
-        elif obj.kind == "structures":
+        elif obj.kind == "structures" and obj.path not in ambiguous_tables:
             table_paths[obj.id] = obj.path
+    for key, objects in shared.items():
+        if len(objects) > expected.count(key):
+            outcome.warnings.append(
+                f"{len(objects)} objects at DataGalaxy path {key[0]!r} for {expected.count(key)} in the "
+                "source (a name holds a backslash): which one is gone cannot be told; none is counted or "
+                "deleted"
+            )
+        else:
+            table_paths.update(
+                {o.id: o.path for o in objects if o.kind == "structures" and o.path not in ambiguous_tables}
+            )
     outcome.missing = len(missing)
     if mode == "delete" and missing:
         _delete(client, version_id, missing, outcome)

@@ -1,7 +1,9 @@
 """`push_metadata`: one extraction into one DataGalaxy target, idempotently.
 
-Steps: content hash (stop here when it equals the last successful push's) → bulktree batches → find
-the source's id → primary and foreign keys → objects no longer in the source (report or delete).
+Steps: what the target understands (technologies and attributes, read once; an unknown
+`technologyCode` fails here, before anything is written) → content hash (stop here when it equals the
+last successful push's) → bulktree batches → find the source's id → primary and foreign keys → objects
+no longer in the source (report or delete).
 Every step is an upsert or a set difference against what DataGalaxy holds, so a run that failed
 anywhere converges to the same end state when it is run again.
 """
@@ -12,7 +14,9 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
+from connector_extractors.datagalaxy import ownership
 from connector_extractors.datagalaxy.bulktree import (
     MAPPING_VERSION,
     BatchLimits,
@@ -25,6 +29,7 @@ from connector_extractors.datagalaxy.errors import DataGalaxyError
 from connector_extractors.datagalaxy.keys import build_key_rows, push_keys
 from connector_extractors.datagalaxy.missing import MissingMode, handle_missing
 from connector_extractors.datagalaxy.target import ResolvedTarget
+from connector_extractors.datagalaxy.vocabulary import Vocabulary, learn_vocabulary
 from connector_extractors.errors import ErrorCategory
 from connector_extractors.metadata import SourceMetadata
 from connector_extractors.run_config import TargetConfig
@@ -43,26 +48,38 @@ class PushOutcome:
     requests: int = 0
     source_id: str | None = None
     keys: dict[str, int] = field(default_factory=dict)
+    refused_keys: list[str] = field(default_factory=list)  # keys DataGalaxy refused, by name
 
 
-def technology_code(target: TargetConfig, metadata: SourceMetadata) -> str:
-    return target.technology_code or metadata.technology
+def top_node(
+    target: TargetConfig, vocabulary: Vocabulary, source_attributes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The source node every batch starts with; `source_attributes` are extra real keys (a marker)."""
+    return source_fields(target.source_name, vocabulary.technology_code) | dict(source_attributes or {})
 
 
 def content_hash(
-    client: DataGalaxyClient, resolved: ResolvedTarget, metadata: SourceMetadata, target: TargetConfig
+    client: DataGalaxyClient,
+    resolved: ResolvedTarget,
+    metadata: SourceMetadata,
+    target: TargetConfig,
+    *,
+    vocabulary: Vocabulary | None = None,
+    source_attributes: dict[str, Any] | None = None,
 ) -> str:
     """sha256 of the target's identity and of exactly what would be sent, table by table."""
+    vocabulary = vocabulary or Vocabulary()
     digest = hashlib.sha256()
     identity = {
         "mapping": MAPPING_VERSION,
         "apiUrl": client.api_url,
         "workspaceId": resolved.workspace_id,
         "versionId": resolved.version_id,
-        "source": source_fields(target.source_name, technology_code(target, metadata)),
+        "source": top_node(target, vocabulary, source_attributes),
+        "vocabulary": vocabulary.identity(),
     }
     digest.update(json.dumps(identity, sort_keys=True).encode())
-    for piece in iter_table_json(metadata):
+    for piece in iter_table_json(metadata, vocabulary):
         digest.update(b"\n")
         digest.update(piece.encode())
     for schema in metadata.schemas:
@@ -99,6 +116,7 @@ def _push_tree(
     *,
     limits: BatchLimits | None,
     outcome: PushOutcome,
+    vocabulary: Vocabulary,
 ) -> set[tuple[str, str]]:
     """Send every batch; a rejected batch is reported and the others still go. Returns failed tables."""
     failed_tables: set[tuple[str, str]] = set()
@@ -106,7 +124,7 @@ def _push_tree(
     first_error: DataGalaxyError | None = None
     succeeded = 0
     batches = 0
-    for number, batch in enumerate(iter_batches(metadata, source, limits), start=1):
+    for number, batch in enumerate(iter_batches(metadata, source, limits, vocabulary), start=1):
         batches += 1
         what = f"pushing batch {number} ({batch.entities} objects)"
         try:
@@ -150,18 +168,32 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
     previous_content_hash: str | None = None,
     *,
     batch_limits: BatchLimits | None = None,
+    source_attributes: dict[str, Any] | None = None,
 ) -> PushOutcome:
-    digest = content_hash(client, resolved, metadata, target)
-    outcome = PushOutcome(PushCounts(), False, list(resolved.warnings), 0, digest)
-    if previous_content_hash is not None and digest == previous_content_hash:
+    """`source_attributes`: extra attributes for the top node (real keys only, e.g. an ownership marker)."""
+    owner = ownership.owner_of(target)
+    claimed = ownership.claim_target(client, resolved.version_id, target)  # before anything is written
+    source_attributes = ownership.with_marker(source_attributes or {}, owner) or None
+    vocabulary = learn_vocabulary(client, target.technology_code, metadata.technology)
+    digest = content_hash(
+        client, resolved, metadata, target, vocabulary=vocabulary, source_attributes=source_attributes
+    )
+    outcome = PushOutcome(PushCounts(), False, [*resolved.warnings, *vocabulary.warnings], 0, digest)
+    if (
+        previous_content_hash is not None
+        and digest == previous_content_hash
+        and ownership.still_holds(client, resolved.version_id, claimed, metadata)
+    ):
         log.info("DataGalaxy: metadata unchanged since the last successful push; nothing written")
         outcome.unchanged = True
         outcome.requests = client.requests_sent
         return outcome
-    source = source_fields(target.source_name, technology_code(target, metadata))
+    source = top_node(target, vocabulary, source_attributes)
     failed_tables: set[tuple[str, str]] = set()
     if metadata.schemas:
-        failed_tables = _push_tree(client, resolved, metadata, source, limits=batch_limits, outcome=outcome)
+        failed_tables = _push_tree(
+            client, resolved, metadata, source, limits=batch_limits, outcome=outcome, vocabulary=vocabulary
+        )
     found = find_source(client, resolved.version_id, target.source_name)
     if found is None:
         if metadata.schemas:
@@ -187,6 +219,7 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         keys = push_keys(client, resolved.version_id, found["id"], rows)
         outcome.keys = keys.written
         outcome.warnings.extend(keys.warnings)
+        outcome.refused_keys = keys.refused
     mode = missing_objects
     if mode == "delete" and outcome.failed_objects:
         outcome.warnings.append(

@@ -32,13 +32,19 @@ from connector_extractors.metadata import (
 from connector_extractors.run_config import IncludeOptions
 from connector_extractors.type_family import type_family
 
-SCHEMAS_SQL = "SELECT nspname FROM pg_catalog.pg_namespace ORDER BY nspname"
+# The catalog shows every schema and table, whatever the login may use: schemas without USAGE and
+# tables and views without SELECT (on the table or on any of its columns) are flagged here and skipped
+# with a warning that names them (importing what the login cannot read would be misleading).
+SCHEMAS_SQL = """
+SELECT nspname, pg_catalog.has_schema_privilege(oid, 'USAGE')
+FROM pg_catalog.pg_namespace ORDER BY nspname
+"""
 
 RELATIONS_SQL = """
 SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition, d.description,
        CASE WHEN %(view_definitions)s AND c.relkind IN ('v', 'm')
             THEN pg_catalog.pg_get_viewdef(c.oid, true) END,
-       c.relnamespace
+       c.relnamespace, pg_catalog.has_any_column_privilege(c.oid, 'SELECT')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_description d
@@ -181,6 +187,7 @@ class PostgresReader:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._types: dict[str, tuple[str, TypeFamily]] = {}
+        self._without_usage: set[str] | None = None
 
     def _cursor(self) -> Any:
         # The raw psycopg cursor: tuples straight from libpq (binary format), no Row objects in between.
@@ -194,19 +201,44 @@ class PostgresReader:
             return list(cursor.fetchall())
 
     def schema_names(self) -> list[str]:
-        return [row[0] for row in self._fetch(SCHEMAS_SQL)]
+        rows = self._fetch(SCHEMAS_SQL)
+        self._without_usage = {name for name, usable in rows if not usable}
+        return [row[0] for row in rows]
 
-    def _relations(self, schemas: list[str], request: ReadRequest) -> tuple[dict[int, _Relation], int]:
-        """({oid: relation} of the objects that pass the filters, how many objects the schemas hold)."""
+    def _usable(self, schemas: list[str], warnings: list[str] | None) -> list[str]:
+        """`schemas` less those the login has no USAGE on (each named in `warnings`)."""
+        if self._without_usage is None:
+            self.schema_names()
+        assert self._without_usage is not None
+        kept = []
+        for name in schemas:
+            if name not in self._without_usage:
+                kept.append(name)
+            elif warnings is not None:
+                warnings.append(
+                    f"schema {name}: skipped, the login has no USAGE privilege on it "
+                    "(grant USAGE on the schema, or leave it out with filters.schemas.exclude)"
+                )
+        return kept
+
+    def _relations(
+        self, schemas: list[str], request: ReadRequest, warnings: list[str] | None = None
+    ) -> tuple[dict[int, _Relation], int]:
+        """({oid: relation} of the objects that pass the filters and that the login may SELECT from,
+        how many objects the schemas hold); objects without SELECT are named in `warnings`."""
         include = request.include
         kinds = self._kinds(include)
         params = {"schemas": schemas, "kinds": kinds, "view_definitions": include.view_definitions}
         relations: dict[int, _Relation] = {}
+        unreadable: dict[str, list[str]] = {}
         rows = self._fetch(RELATIONS_SQL, params)
-        for oid, schema, name, kind, is_partition, comment, definition, namespace in rows:
+        for oid, schema, name, kind, is_partition, comment, definition, namespace, readable in rows:
             if is_partition and not include.partitions:
                 continue
             if not request.filter.table_ok(schema, name):
+                continue
+            if not readable:
+                unreadable.setdefault(schema, []).append(name)
                 continue
             table = Table(
                 name=name,
@@ -218,6 +250,10 @@ class PostgresReader:
             if include.comments:
                 table.comment = comment or None
             relations[oid] = _Relation(schema, namespace, table)
+        if warnings is not None:
+            warnings.extend(
+                _unreadable_warning(schema, names) for schema, names in sorted(unreadable.items())
+            )
         return relations, len(rows)
 
     @staticmethod
@@ -225,11 +261,16 @@ class PostgresReader:
         return ["r", "p", "f"] + (["v", "m"] if include.views else [])
 
     def count_objects(self, schemas: list[str], request: ReadRequest) -> int:
-        return len(self._relations(schemas, request)[0])
+        return len(self._relations(self._usable(schemas, None), request)[0])
 
     def read(self, schemas: list[str], request: ReadRequest, progress: Progress) -> ReadResult:
         include = request.include
-        relations, total = self._relations(schemas, request)
+        warnings: list[str] = []
+        usable = self._usable(schemas, warnings)
+        for name in set(schemas).difference(usable):
+            progress.schema_done(name, 0)
+        schemas = usable
+        relations, total = self._relations(schemas, request, warnings)
         progress.phase(f"listed {len(relations)} tables and views in {len(schemas)} schemas")
         by_schema: dict[str, Schema] = {name: Schema(name=name) for name in schemas}
         if relations:
@@ -256,7 +297,7 @@ class PostgresReader:
             by_schema[relation.schema].tables.append(relation.table)
         for schema_name in schemas:
             progress.schema_done(schema_name, len(by_schema[schema_name].tables))
-        return ReadResult(schemas=list(by_schema.values()))
+        return ReadResult(schemas=list(by_schema.values()), warnings=warnings)
 
     def _type(self, raw: str) -> tuple[str, TypeFamily]:
         found = self._types.get(raw)
@@ -370,6 +411,19 @@ class PostgresReader:
     def _read_indexes(self, oids: list[int], relations: dict[int, _Relation]) -> None:
         for oid, name, unique, columns in self._fetch(INDEXES_SQL, {"oids": oids}):
             relations[oid].table.indexes.append(Index(name, tuple(columns), bool(unique)))
+
+
+def _unreadable_warning(schema: str, names: list[str], shown: int = 5) -> str:
+    """One warning per schema for its tables and views without SELECT (the first `shown` named).
+
+    Warnings are cut at 300 characters: the advice comes first, the names last.
+    """
+    names = sorted(names)
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return (
+        f"schema {schema}: {len(names)} tables or views skipped, no SELECT privilege (grant it, or leave "
+        f"them out with filters.tables.exclude): {listed}"
+    )
 
 
 def _position(column: Column) -> int:

@@ -1,9 +1,11 @@
 """`POST /sources/bulktree/{versionId}`: validate a source tree, then upsert it.
 
-Matching (undocumented, inferred from the exposed `path`/`typePath` and from DataGalaxy's toolbox, which
-matches technicalName + type level by level): an object is the same object when it has the same path of
-technical names (falling back to `name`) and the same path of types. Properties that a node does not
-send are left untouched; the route never deletes.
+Matching (undocumented; DataGalaxy's toolbox matches technicalName + type level by level): an object is
+the same object when it has the same parent, the same technical name (falling back to `name`) and the
+same type. Never by the joined `path`: names may hold its `\\` separator, and two tables `"x\\y".z` and
+`x."y\\z"` are two objects with one path. Every attribute is checked against the client space's
+metamodel (attributecheck.py). Properties that a node does not send are left untouched; the route never
+deletes.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.attributecheck import AttributeCheck
+from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.database import Database
-from connector_testbed.simulator.types import COMPATIBLE_CHILDREN, KIND_OF_TYPE
-
-_STRUCTURAL_KEYS = frozenset({"name", "type", "technicalName", "children"})
+from connector_testbed.simulator.seed import Seed
+from connector_testbed.simulator.types import COMPATIBLE_CHILDREN, DATA_TYPE_OF_KIND, KIND_OF_TYPE
 
 
 @dataclass(slots=True)
@@ -28,7 +31,7 @@ class Node:
     kind: str
     name: str
     technical_name: str
-    parent_key: tuple[str, str] | None
+    parent: int | None  # index of the parent node in the flattened list
     attributes: str  # canonical JSON
     type_path: str
 
@@ -41,10 +44,7 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _attributes(node: dict[str, Any]) -> str:
-    attributes = {k: v for k, v in node.items() if k not in _STRUCTURAL_KEYS}
-    if "technology" in attributes and "technologyCode" not in attributes:
-        attributes["technologyCode"] = attributes.pop("technology")
+def _canonical(attributes: dict[str, Any]) -> str:
     return json.dumps(attributes, sort_keys=True, separators=(",", ":"))
 
 
@@ -55,8 +55,9 @@ def _require_text(node: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def flatten(root: Any, max_entities: int) -> list[Node]:
-    """Validate the tree and list its nodes, parents before children."""
+def flatten(root: Any, max_entities: int, check: AttributeCheck | None = None) -> list[Node]:
+    """Validate the tree and list its nodes, parents before children (default: the seed's metamodel)."""
+    check = check or AttributeCheck(metamodel_of(Seed()), "refuse")
     if not isinstance(root, dict):
         raise ApiError(400, "The body must be a single source object with nested 'children'")
     root_type = _require_text(root, "type", "source")
@@ -65,12 +66,10 @@ def flatten(root: Any, max_entities: int) -> list[Node]:
     if not isinstance(root.get("children"), list) or not root["children"]:
         raise ApiError(400, "'children' is required on the source and must not be empty")
     nodes: list[Node] = []
-    seen: set[tuple[str, str]] = set()
-    stack: list[tuple[dict[str, Any], str, str, tuple[str, str] | None, str | None]] = [
-        (root, "", "", None, None)
-    ]
+    seen: set[tuple[int | None, str, str]] = set()
+    stack: list[tuple[dict[str, Any], str, str, int | None, str | None]] = [(root, "", "", None, None)]
     while stack:
-        node, parent_path, parent_type_path, parent_key, parent_type = stack.pop()
+        node, parent_path, parent_type_path, parent, parent_type = stack.pop()
         if not isinstance(node, dict):
             raise ApiError(400, f"A child of '{parent_path}' is not an object")
         where = f"child of '{parent_path}'" if parent_path else "source"
@@ -87,21 +86,14 @@ def flatten(root: Any, max_entities: int) -> list[Node]:
             raise ApiError(400, f"'technicalName' must be a string ('{name}')")
         path = f"{parent_path}\\{technical_name}"
         type_path = f"{parent_type_path}\\{node_type}"
-        key = (path, type_path)
-        if key in seen:
-            raise ApiError(400, f"Duplicate {node_type} '{path}' in the payload")
-        seen.add(key)
+        identity = (parent, technical_name, node_type)
+        if identity in seen:
+            raise ApiError(400, f"Duplicate {node_type} '{technical_name}' under '{parent_path or '/'}'")
+        seen.add(identity)
+        kind = KIND_OF_TYPE[node_type]
+        attributes = check.attributes(node, DATA_TYPE_OF_KIND[kind], f"{node_type} '{path}'", parent is None)
         nodes.append(
-            Node(
-                path,
-                node_type,
-                KIND_OF_TYPE[node_type],
-                name,
-                technical_name,
-                parent_key,
-                _attributes(node),
-                type_path,
-            )
+            Node(path, node_type, kind, name, technical_name, parent, _canonical(attributes), type_path)
         )
         if len(nodes) > max_entities:
             raise ApiError(400, f"Too many entities in one request: the limit is {max_entities}")
@@ -110,8 +102,9 @@ def flatten(root: Any, max_entities: int) -> list[Node]:
             raise ApiError(400, f"'children' of '{path}' must be a list")
         if children and not COMPATIBLE_CHILDREN[node_type]:
             raise ApiError(400, f"A {node_type} ('{path}') cannot have children")
+        index = len(nodes) - 1
         for child in reversed(children):
-            stack.append((child, path, type_path, key, node_type))
+            stack.append((child, path, type_path, index, node_type))
     return nodes
 
 
@@ -122,27 +115,42 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
     with db.transaction() as conn:
         root = nodes[0]
         row = conn.execute(
-            "SELECT id FROM entities WHERE version_id=? AND path=? AND type=?",
-            (version_id, root.path, root.type),
+            "SELECT id, name, attributes FROM entities "
+            "WHERE version_id=? AND parent_id IS NULL AND technical_name=? AND type=?",
+            (version_id, root.technical_name, root.type),
         ).fetchone()
         source_id = row["id"] if row else new_id()
-        existing: dict[tuple[str, str], tuple[str, str, str]] = {
-            (r[0], r[1]): (r[2], r[3], r[4])
-            for r in conn.execute(
-                "SELECT path, type_path, id, name, attributes FROM entities WHERE source_id=?", (source_id,)
-            )
-        }
-        ids: dict[tuple[str, str], str] = {}
+        # Existing children, read per parent the batch touches (never the whole source: batches are small).
+        children: dict[str, dict[tuple[str, str], tuple[str, str, str]]] = {}
+        created: set[str] = set()
+
+        def existing(parent_id: str | None, node: Node) -> tuple[str, str, str] | None:
+            if parent_id is None:
+                return (row["id"], row["name"], row["attributes"]) if row else None
+            if parent_id in created:
+                return None
+            kids = children.get(parent_id)
+            if kids is None:
+                kids = children[parent_id] = {
+                    (r[0], r[1]): (r[2], r[3], r[4])
+                    for r in conn.execute(
+                        "SELECT technical_name, type, id, name, attributes FROM entities WHERE parent_id=?",
+                        (parent_id,),
+                    )
+                }
+            return kids.get((node.technical_name, node.type))
+
+        ids: list[str] = []
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for index, node in enumerate(nodes):
             if stop_after is not None and index >= stop_after:
                 break
-            key = (node.path, node.type_path)
-            found = existing.get(key)
+            parent_id = ids[node.parent] if node.parent is not None else None
+            found = existing(parent_id, node)
             if found is None:
-                entity_id = source_id if node.parent_key is None else new_id()
-                parent_id = ids[node.parent_key] if node.parent_key is not None else None
+                entity_id = source_id if node.parent is None else new_id()
+                created.add(entity_id)
                 inserts.append(
                     (
                         entity_id,
@@ -173,13 +181,13 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
                     else:
                         updates.append((node.name, merged_text, stamp, entity_id))
                         counts["updated"] += 1
-            ids[key] = entity_id
+            ids.append(entity_id)
         conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
         conn.executemany("UPDATE entities SET name=?, attributes=?, modified=? WHERE id=?", updates)
     return counts
 
 
-def create_source(db: Database, version_id: str, body: Any) -> str:
+def create_source(db: Database, version_id: str, body: Any, check: AttributeCheck) -> str:
     """`POST /sources/{versionId}`: one source without children."""
     if not isinstance(body, dict):
         raise ApiError(400, "The body must be an object")
@@ -192,7 +200,8 @@ def create_source(db: Database, version_id: str, body: Any) -> str:
     stamp = now_text()
     with db.transaction() as conn:
         if conn.execute(
-            "SELECT 1 FROM entities WHERE version_id=? AND path=? AND type=?", (version_id, path, source_type)
+            "SELECT 1 FROM entities WHERE version_id=? AND parent_id IS NULL AND technical_name=? AND type=?",
+            (version_id, technical_name, source_type),
         ).fetchone():
             raise ApiError(400, f"A source '{technical_name}' of type {source_type} already exists")
         entity_id = new_id()
@@ -209,7 +218,7 @@ def create_source(db: Database, version_id: str, body: Any) -> str:
                 f"\\{source_type}",
                 None,
                 entity_id,
-                _attributes({k: v for k, v in body.items() if k != "children"}),
+                _canonical(check.attributes(body, "Source", f"{source_type} '{path}'", top=True)),
                 stamp,
                 stamp,
             ),

@@ -33,10 +33,11 @@ CREATE TABLE IF NOT EXISTS entities (
     source_id TEXT NOT NULL,
     attributes TEXT NOT NULL,
     created TEXT NOT NULL,
-    modified TEXT NOT NULL,
-    UNIQUE (version_id, path, type_path)
+    modified TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS entities_identity ON entities (version_id, parent_id, technical_name, type);
 CREATE INDEX IF NOT EXISTS entities_parent ON entities (parent_id);
+CREATE INDEX IF NOT EXISTS entities_path ON entities (version_id, path);
 CREATE INDEX IF NOT EXISTS entities_source ON entities (source_id, kind);
 CREATE TABLE IF NOT EXISTS primary_keys (
     id TEXT NOT NULL, version_id TEXT NOT NULL, source_id TEXT NOT NULL, table_id TEXT NOT NULL,

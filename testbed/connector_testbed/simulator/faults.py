@@ -25,6 +25,7 @@ class Faults:
     mid_batch_fail_next: int = 0  # the next N bulktree requests write half of the batch, then answer 500
     rate_limit_next: int = 0  # the next N API requests answer 429
     bad_token: bool = False  # every token is refused
+    refused_keys: tuple[str, ...] = ()  # key rows naming one of these (pkName / fkTechnicalName) get a 400
     seed: int = 0
 
 
@@ -36,8 +37,11 @@ class Limits:
     block_seconds: float = 900.0  # how long a caller over quota is blocked ("15 minutes")
     throttle_rps: float = 8.0  # beyond this rate each request is delayed
     throttle_delay: float = 0.5  # by this much ("500ms")
-    send_retry_after: bool = True  # Retry-After on 429 (the real API does not document it)
+    send_retry_after: bool = False  # Retry-After on 429 (the real API does not document it)
     composite_foreign_keys: bool = True  # whether FK rows sharing a name form one composite FK
+    unknown_attributes: str = "refuse"  # an unknown or ill-typed attribute: "refuse" (400) or "drop"
+    ms_per_mib: float = 20.0  # added handling time per MiB of request body
+    gateway_timeout_bytes: int = 48 * 1024 * 1024  # a body above this takes longer than the gateway waits
 
 
 def _coerce(cls: type[Any], current: Any, changes: dict[str, Any]) -> Any:
@@ -45,6 +49,9 @@ def _coerce(cls: type[Any], current: Any, changes: dict[str, Any]) -> Any:
     unknown = set(changes) - known
     if unknown:
         raise ValueError(f"unknown {cls.__name__.lower()} switch(es): {', '.join(sorted(unknown))}")
+    if changes.get("unknown_attributes", "refuse") not in ("refuse", "drop"):
+        raise ValueError("unknown_attributes must be 'refuse' or 'drop'")
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
     return replace(current, **changes)
 
 

@@ -1,9 +1,14 @@
 """`PUT`/`GET /sources/{versionId}/{sourceId}/primaryKeys` and `/foreignKeys`.
 
+Required fields (dg-swagger `primary_key_payload.py`, `foreign_key_payload.py`): every field of a row but
+an FK's `summary`. A foreign key refers to a primary key: `pkTechnicalName` must name the primary key of
+the table at `pkTablePath`, and `pkColumnName` must be one of its columns.
+
 Undocumented semantics chosen here (see docs/datagalaxy-api-choices.md): a PUT is all-or-nothing (every
 row is checked before anything is written); it replaces the primary key of each table it names and each
 foreign key (table + technical name) it names, and leaves the other keys alone. Rows of a foreign key
-that share `fkTechnicalName` on the same table form one composite key, in row order.
+that share `fkTechnicalName` on the same table form one composite key, in row order. A table path that
+names two tables (their names hold the `\\` separator) is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -33,10 +38,46 @@ def _table_id(conn: sqlite3.Connection, version_id: str, source_path: str, table
     found = conn.execute(
         "SELECT id FROM entities WHERE version_id=? AND path=? AND kind='structures'",
         (version_id, source_path + table_path),
-    ).fetchone()
-    if found is None:
+    ).fetchall()
+    if not found:
         raise ApiError(400, f"Row {row}: table '{table_path}' not found under the source")
-    return str(found["id"])
+    if len(found) > 1:
+        raise ApiError(400, f"Row {row}: table path '{table_path}' is ambiguous ({len(found)} tables)")
+    return str(found[0]["id"])
+
+
+def _required_text(row: dict[str, Any], key: str, number: int) -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f"Row {number}: {key} is required")
+    return value
+
+
+def _check_referred_key(
+    conn: sqlite3.Connection,
+    *,
+    parent_table: str,
+    pk_name: str,
+    parent_column: str,
+    row: dict[str, Any],
+    number: int,
+) -> None:
+    """The row's `pkTechnicalName` must be the referred table's primary key, holding `pkColumnName`."""
+    columns = {
+        r["column_id"]
+        for r in conn.execute(
+            "SELECT column_id FROM primary_keys WHERE table_id=? AND name=?", (parent_table, pk_name)
+        )
+    }
+    if not columns:
+        raise ApiError(
+            400, f"Row {number}: primary key '{pk_name}' not found on table '{row.get('pkTablePath')}'"
+        )
+    if parent_column not in columns:
+        raise ApiError(
+            400,
+            f"Row {number}: column '{row.get('pkColumnName')}' is not part of primary key '{pk_name}'",
+        )
 
 
 def _column_id(conn: sqlite3.Connection, table_id: str, column: Any, row: int) -> str:
@@ -64,10 +105,8 @@ def put_primary_keys(db: Database, version_id: str, source_id: str, body: Any) -
         for number, row in enumerate(rows, start=1):
             table_id = _table_id(conn, version_id, source_path, row.get("tablePath"), number)
             column_id = _column_id(conn, table_id, row.get("columnName"), number)
-            name = row.get("pkName")
+            name = _required_text(row, "pkName", number)
             order = row.get("pkOrder")
-            if not isinstance(name, str) or not name:
-                raise ApiError(400, f"Row {number}: pkName is required")
             if not isinstance(order, int) or isinstance(order, bool) or order < 1:
                 raise ApiError(400, f"Row {number}: pkOrder must be a positive integer")
             wanted.setdefault(table_id, []).append((name, column_id, order))
@@ -102,19 +141,30 @@ def put_foreign_keys(
         source_path = _source_path(conn, version_id, source_id)
         wanted: dict[tuple[str, str], dict[str, Any]] = {}
         for number, row in enumerate(rows, start=1):
-            name = row.get("fkTechnicalName")
-            if not isinstance(name, str) or not name:
-                raise ApiError(400, f"Row {number}: fkTechnicalName is required")
+            name = _required_text(row, "fkTechnicalName", number)
+            display = _required_text(row, "fkDisplayName", number)
+            pk_name = _required_text(row, "pkTechnicalName", number)
             child_table = _table_id(conn, version_id, source_path, row.get("fkTablePath"), number)
             parent_table = _table_id(conn, version_id, source_path, row.get("pkTablePath"), number)
             child_column = _column_id(conn, child_table, row.get("fkColumnName"), number)
             parent_column = _column_id(conn, parent_table, row.get("pkColumnName"), number)
+            _check_referred_key(
+                conn,
+                parent_table=parent_table,
+                pk_name=pk_name,
+                parent_column=parent_column,
+                row=row,
+                number=number,
+            )
+            summary = row.get("summary")
+            if summary is not None and not isinstance(summary, str):
+                raise ApiError(400, f"Row {number}: summary must be a string")
             key = wanted.setdefault(
                 (child_table, name),
                 {
-                    "display": row.get("fkDisplayName") or name,
-                    "summary": row.get("summary"),
-                    "pk_name": row.get("pkTechnicalName") or "",
+                    "display": display,
+                    "summary": summary,
+                    "pk_name": pk_name,
                     "parent_table": parent_table,
                     "pairs": [],
                 },

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from connector_testbed.simulator import bulktree, keys
 from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.attributecheck import AttributeCheck
+from connector_testbed.simulator.catalogue import DATA_TYPES
 from connector_testbed.simulator.faults import Switchboard
 from connector_testbed.simulator.store import Caller, Store
 from connector_testbed.simulator.types import COMPATIBLE_CHILDREN, KINDS, types_of_kind
@@ -97,10 +99,62 @@ def list_types(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     ]
 
 
+def _check(request: Request) -> AttributeCheck:
+    drop = request.switches.limits.unknown_attributes == "drop"
+    return AttributeCheck(request.store.metamodel(), "drop" if drop else "refuse")
+
+
+def list_technologies(request: Request, _: re.Match[str]) -> tuple[int, Any]:
+    """`GET /technologies`: the spec's `GetTechnologiesResult`."""
+    technologies = [
+        {
+            "displayName": name,
+            "technologyCode": code,
+            "modules": ["Catalog"],
+            "description": "",
+        }
+        for code, name in request.store.metamodel().technologies
+    ]
+    return 200, {"total": len(technologies), "technologies": technologies}
+
+
+def _data_type(query: dict[str, str], required: bool) -> str | None:
+    data_type = query.get("dataType")
+    if data_type is None:
+        if required:
+            raise ApiError(400, "'dataType' is required")
+        return None
+    if data_type not in DATA_TYPES:
+        raise ApiError(400, f"'dataType' must be one of {', '.join(DATA_TYPES)}")
+    return data_type
+
+
+def list_attributes(request: Request, _: re.Match[str]) -> tuple[int, Any]:
+    """`GET /attributes?dataType=`: the attributes a dataType may carry (Common ones included)."""
+    data_type = _data_type(request.query, required=False)
+    return 200, [a.describe() for a in request.store.metamodel().attributes(data_type)]
+
+
+def list_attribute_values(request: Request, _: re.Match[str]) -> tuple[int, Any]:
+    data_type = _data_type(request.query, required=True)
+    assert data_type is not None
+    key = request.query.get("attributeKey")
+    if not key:
+        raise ApiError(400, "'attributeKey' is required")
+    values = request.store.metamodel().values(data_type, key)
+    if values is None:
+        raise ApiError(404, f"Attribute '{key}' not found for dataType {data_type}")
+    return 200, values
+
+
+def create_attribute(request: Request, match: re.Match[str]) -> tuple[int, Any]:
+    return 201, request.store.create_attribute(match["datatype"], request.body)
+
+
 def post_bulktree(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     version_id = match["version"]
     request.store.check_version(request.caller, version_id)
-    nodes = bulktree.flatten(request.body, request.switches.limits.max_entities)
+    nodes = bulktree.flatten(request.body, request.switches.limits.max_entities, _check(request))
     if request.mid_batch_failure:
         bulktree.upsert(request.store.db, version_id, nodes, stop_after=max(len(nodes) // 2, 1))
         raise ApiError(500, "Internal server error while importing the tree")
@@ -110,13 +164,25 @@ def post_bulktree(request: Request, match: re.Match[str]) -> tuple[int, Any]:
 def post_source(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     version_id = match["version"]
     request.store.check_version(request.caller, version_id)
-    source_id = bulktree.create_source(request.store.db, version_id, request.body)
+    source_id = bulktree.create_source(request.store.db, version_id, request.body, _check(request))
     return 201, {"id": source_id, "location": f"/sources/{version_id}/{source_id}"}
+
+
+def _refuse_poisoned_rows(request: Request) -> None:
+    """The `refused_keys` fault: a row the service refuses for a reason the client cannot foresee."""
+    poisoned = set(request.switches.faults.refused_keys)
+    if not poisoned or not isinstance(request.body, list):
+        return
+    for number, row in enumerate(request.body, start=1):
+        name = row.get("pkName") or row.get("fkTechnicalName") if isinstance(row, dict) else None
+        if name in poisoned:
+            raise ApiError(400, f"Row {number}: key '{name}' cannot be imported")
 
 
 def put_keys(request: Request, match: re.Match[str]) -> tuple[int, Any]:
     version_id, source_id = match["version"], match["source"]
     request.store.check_version(request.caller, version_id)
+    _refuse_poisoned_rows(request)
     if match["which"] == "primaryKeys":
         return 200, keys.put_primary_keys(request.store.db, version_id, source_id, request.body)
     composite = request.switches.limits.composite_foreign_keys
@@ -184,6 +250,10 @@ _KEY = rf"/v2/sources/(?P<version>{_ID})/(?P<source>{_ID})/(?P<which>foreignKey|
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/workspaces"), list_workspaces),
+    ("GET", re.compile(r"/v2/technologies"), list_technologies),
+    ("GET", re.compile(r"/v2/attributes"), list_attributes),
+    ("GET", re.compile(r"/v2/attributes/values"), list_attribute_values),
+    ("POST", re.compile(rf"/v2/attributes/(?P<datatype>{_ID})"), create_attribute),
     ("GET", re.compile(rf"/v2/workspaces/(?P<workspace>{_ID})/versions"), list_versions),
     ("GET", re.compile(rf"/v2/{_KIND}/types"), list_types),
     ("POST", re.compile(rf"/v2/sources/bulktree/(?P<version>{_ID})"), post_bulktree),

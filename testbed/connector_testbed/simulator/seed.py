@@ -1,4 +1,4 @@
-"""What a fresh simulator holds: its workspaces, versions and tokens.
+"""What a fresh simulator holds: its workspaces, versions, tokens and client-space metamodel.
 
 Ids are derived from names (uuid5), so they stay the same across resets and restarts: a test or the
 demo can print them, restart the simulator and still find the same objects.
@@ -54,6 +54,40 @@ class TokenSeed:
 
 
 @dataclass(frozen=True)
+class CustomAttributeSeed:
+    """A custom attribute an administrator created; bulktree nodes key it by its display name."""
+
+    data_type: str  # Common, Source, Container, Structure or Field
+    name: str
+    format: str = "Text"
+    values: tuple[str, ...] = ()
+
+
+# A client space as an administrator leaves it: a few custom attributes, a tag list, and the technology
+# catalogue. The technology codes of a real client space are not published (only `azuresql` and
+# `mysql` appear in DataGalaxy's own examples); these are plausible lower-case codes.
+DEFAULT_CUSTOM_ATTRIBUTES: tuple[CustomAttributeSeed, ...] = (
+    CustomAttributeSeed("Common", "Business domain", "ValueList", ("Sales", "Finance", "Operations")),
+    CustomAttributeSeed("Structure", "Retention period", "Text"),
+    CustomAttributeSeed("Field", "Data quality score", "Number"),
+)
+DEFAULT_TAGS: tuple[str, ...] = ("GDPR", "PII", "Certified", "Deprecated")
+DEFAULT_TECHNOLOGIES: tuple[tuple[str, str], ...] = (
+    ("postgresql", "PostgreSQL"),
+    ("mysql", "MySQL"),
+    ("mariadb", "MariaDB"),
+    ("sqlserver", "Microsoft SQL Server"),
+    ("azuresql", "Azure SQL Database"),
+    ("oracle", "Oracle"),
+    ("snowflake", "Snowflake"),
+    ("redshift", "Amazon Redshift"),
+    ("bigquery", "Google BigQuery"),
+    ("databricks", "Databricks"),
+    ("sqlite", "SQLite"),
+)
+
+
+@dataclass(frozen=True)
 class Seed:
     workspaces: tuple[WorkspaceSeed, ...] = field(
         default_factory=lambda: (
@@ -69,6 +103,9 @@ class Seed:
             TokenSeed(LEGACY_TOKEN, "legacy"),
         )
     )
+    custom_attributes: tuple[CustomAttributeSeed, ...] = DEFAULT_CUSTOM_ATTRIBUTES
+    tags: tuple[str, ...] = DEFAULT_TAGS
+    technologies: tuple[tuple[str, str], ...] = DEFAULT_TECHNOLOGIES
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -92,7 +129,24 @@ class Seed:
             )
             for t in data.get("tokens", [])
         )
-        return cls(workspaces=workspaces, tokens=tokens)
+        custom = tuple(
+            CustomAttributeSeed(
+                data_type=a["data_type"],
+                name=a["name"],
+                format=a.get("format", "Text"),
+                values=tuple(a.get("values", ())),
+            )
+            for a in data.get("custom_attributes", [asdict(a) for a in DEFAULT_CUSTOM_ATTRIBUTES])
+        )
+        return cls(
+            workspaces=workspaces,
+            tokens=tokens,
+            custom_attributes=custom,
+            tags=tuple(data.get("tags", DEFAULT_TAGS)),
+            technologies=tuple(
+                (str(code), str(name)) for code, name in data.get("technologies", DEFAULT_TECHNOLOGIES)
+            ),
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> Seed:

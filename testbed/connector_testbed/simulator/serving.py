@@ -26,6 +26,13 @@ from connector_testbed.simulator.routes import Request, dispatch
 from connector_testbed.simulator.store import Store
 
 log = logging.getLogger("connector_testbed.simulator")
+GATEWAY_TIMEOUT_PAGE = b"<html><body><h1>504 Gateway Time-out</h1></body></html>"
+
+
+class GatewayTimeout(Exception):
+    """The body is so large that the gateway in front of the API gives up waiting for the answer."""
+
+
 _DISCARDABLE_BYTES = 256 * 1024 * 1024
 
 
@@ -115,10 +122,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json; charset=utf-8"))
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -176,6 +184,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except ApiError as error:
                 status, body = error.status, error.body()
                 headers |= error.headers
+            except GatewayTimeout:  # the gateway's own page, not the API's JSON error body
+                status, body = 504, GATEWAY_TIMEOUT_PAGE
+                headers["Content-Type"] = "text/html"
             except Exception:  # a simulator bug must still answer, like a real 500
                 log.exception("%s %s failed", method, path)
                 status, body = 500, ApiError(500, "Internal server error").body()
@@ -214,6 +225,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         faults = switches.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
+        if raw and limits.ms_per_mib:  # handling time grows with the body, as a real import's does
+            time.sleep(len(raw) / (1024 * 1024) * limits.ms_per_mib / 1000)
+        if len(raw) > limits.gateway_timeout_bytes:
+            raise GatewayTimeout
         if switches.take_error():
             raise ApiError(faults.error_status, "The service is temporarily unavailable")
         if too_big is not None:

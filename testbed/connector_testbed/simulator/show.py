@@ -7,11 +7,9 @@ from typing import Any
 _SHOWN_ATTRIBUTES = (
     "technologyCode",
     "columnDataType",
-    "technicalDataType",
     "size",
-    "precision",
-    "scale",
-    "isNullable",
+    "dataTypePrecisionSize",
+    "isMandatory",
     "order",
 )
 

@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.catalogue import (
+    DATA_TYPES,
+    FORMATS,
+    AttributeSpec,
+    Metamodel,
+    custom_attributes_of,
+)
 from connector_testbed.simulator.database import Database
 from connector_testbed.simulator.keys import forget_entities
 from connector_testbed.simulator.seed import Seed, TokenSeed
@@ -33,14 +40,19 @@ class Store:
         self._tokens: dict[str, TokenSeed] = {}
         self._access_tokens: dict[str, tuple[TokenSeed, float]] = {}
         self._token_lock = threading.Lock()
+        self._custom: list[AttributeSpec] = self._seeded_attributes()
         if apply_seed:
             self.apply_seed(keep_objects=True)
 
     # -- seed and reset -------------------------------------------------------------------------
+    def _seeded_attributes(self) -> list[AttributeSpec]:
+        return custom_attributes_of(self.seed)
+
     def apply_seed(self, keep_objects: bool) -> None:
         with self._token_lock:
             self._tokens = {t.token: t for t in self.seed.tokens}
             self._access_tokens.clear()
+            self._custom = self._seeded_attributes()
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM workspaces")
             conn.execute("DELETE FROM versions")
@@ -86,6 +98,37 @@ class Store:
                 time.monotonic() + ACCESS_TOKEN_SECONDS,
             )
             return access
+
+    # -- the client space's metamodel ------------------------------------------------------------
+    def metamodel(self) -> Metamodel:
+        with self._token_lock:
+            custom = tuple(self._custom)
+        return Metamodel(custom, self.seed.tags, self.seed.technologies)
+
+    def create_attribute(self, data_type: str, body: Any) -> dict[str, Any]:
+        """`POST /attributes/{dataType}`: a custom attribute, keyed by its display name from then on."""
+        if data_type not in DATA_TYPES:
+            raise ApiError(400, f"Unknown dataType '{data_type}'")
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
+            raise ApiError(400, "'name' is required")
+        fmt = body.get("format")
+        if fmt not in FORMATS:
+            raise ApiError(400, f"'format' must be one of {', '.join(FORMATS)}")
+        values = body.get("values") or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ApiError(400, "'values' must be an array of strings")
+        spec = AttributeSpec(body["name"], body["name"], fmt, data_type, is_custom=True, values=tuple(values))
+        with self._token_lock:
+            if any(a.key == spec.key and a.data_type in (data_type, "Common") for a in self._custom) or any(
+                a.key == spec.key for a in self.metamodel_system()
+            ):
+                raise ApiError(400, f"An attribute named '{spec.name}' already exists")
+            self._custom.append(spec)
+        return spec.describe()
+
+    @staticmethod
+    def metamodel_system() -> list[AttributeSpec]:
+        return Metamodel((), (), ()).attributes()
 
     # -- workspaces and versions ----------------------------------------------------------------
     def workspaces(self, caller: Caller, name: str | None) -> list[dict[str, Any]]:
@@ -166,12 +209,19 @@ class Store:
         with self.db.reading() as conn:
             if parent_id is not None:
                 parent = conn.execute(
-                    "SELECT path FROM entities WHERE id=? AND version_id=?", (parent_id, version_id)
+                    "SELECT kind FROM entities WHERE id=? AND version_id=?", (parent_id, version_id)
                 ).fetchone()
                 if parent is None:
                     raise ApiError(404, f"Parent {parent_id} not found")
-                where.append("path > ? AND path < ?")
-                params += [parent["path"] + "\\", parent["path"] + "]"]
+                if parent["kind"] == "sources":
+                    where.append("source_id=? AND id<>?")
+                    params += [parent_id, parent_id]
+                else:  # descendants by parent links: a path prefix would also match `x\\y` under `x`
+                    where.append(
+                        "id IN (WITH RECURSIVE sub(id) AS (SELECT id FROM entities WHERE parent_id=? UNION "
+                        "SELECT e.id FROM entities e JOIN sub ON e.parent_id = sub.id) SELECT id FROM sub)"
+                    )
+                    params.append(parent_id)
             for column, value in filters.items():
                 where.append(f"{column}=?")
                 params.append(value)

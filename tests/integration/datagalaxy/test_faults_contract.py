@@ -23,7 +23,7 @@ from connector_testbed.simulator import (
 )
 from tests.fixtures.simulator import sample_metadata, wide_metadata
 
-from .conftest import make_target
+from .conftest import FAST_RETRY, make_target
 
 pytestmark = pytest.mark.integration
 
@@ -306,6 +306,7 @@ def test_429_with_retry_after_is_honoured(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
     waits: list[float] = []
+    datagalaxy_simulator.set_limits(send_retry_after=True)  # not documented: behind a switch
     datagalaxy_simulator.set_faults(rate_limit_next=1)
     client = client_factory(sleep=waits.append)
     resolve_target(client, make_target(datagalaxy_simulator))
@@ -313,18 +314,31 @@ def test_429_with_retry_after_is_honoured(
     assert client.retries == 1
 
 
+def test_429_without_retry_after_is_retried_with_backoff(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    waits: list[float] = []
+    datagalaxy_simulator.set_faults(rate_limit_next=2)
+    client = client_factory(sleep=waits.append)
+    resolve_target(client, make_target(datagalaxy_simulator))
+    assert client.retries == 2
+    assert len(waits) == 2
+    assert all(0 < w <= FAST_RETRY.max_delay for w in waits)
+
+
 def test_the_hourly_quota_blocks_then_lets_the_client_resume(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
     datagalaxy_simulator.set_limits(quota_per_hour=3, block_seconds=1.0)
-    client = client_factory(retry=RetryPolicy(base_delay=0.01, max_delay=0.02))
+    # No Retry-After (the default): X-RateLimit-Remaining: 0 makes the client wait `quota_wait` per retry.
+    client = client_factory(retry=RetryPolicy(base_delay=0.01, max_delay=0.02, quota_wait=0.3))
     target = make_target(datagalaxy_simulator)
     started = time.monotonic()
     outcome = push_metadata(client, resolve_target(client, target), sample_metadata(), target)
     assert outcome.counts.created == _expected_objects(sample_metadata())
     stats = datagalaxy_simulator.stats()
     assert stats["rateLimited"] >= 1
-    assert time.monotonic() - started >= 1.0  # it waited for Retry-After
+    assert time.monotonic() - started >= 1.0  # it waited for the block to end
     assert client.rate_limit_remaining is not None
 
 
@@ -344,7 +358,7 @@ def test_without_retry_after_a_spent_quota_falls_back_to_the_quota_wait(
 def test_a_quota_block_longer_than_the_budget_fails_at_once(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
-    datagalaxy_simulator.set_limits(quota_per_hour=1, block_seconds=900)
+    datagalaxy_simulator.set_limits(quota_per_hour=1, block_seconds=900, send_retry_after=True)
     client = client_factory(budget_seconds=30)
     client.get_json("/workspaces")
     started = time.monotonic()

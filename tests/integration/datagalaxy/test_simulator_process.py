@@ -66,7 +66,7 @@ def test_serve_logs_requests_keeps_state_on_disk_and_stops_cleanly_on_sigterm(tm
     ).stdout
     assert "Workspace Demo / version 1" in shown
     assert "Relational shop  [technologyCode=postgresql]" in shown
-    assert "Column email  [columnDataType=VariableString, technicalDataType=varchar(255), size=255" in shown
+    assert "Column email  [columnDataType=VariableString, size=255, isMandatory=False" in shown
     assert "FK shipments_line_fk" in shown
 
     # Restarting on the same state file keeps what was imported.

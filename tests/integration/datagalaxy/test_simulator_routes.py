@@ -210,3 +210,84 @@ def test_a_bad_content_length_is_refused_not_waited_for(datagalaxy_simulator: Si
         answer = b"".join(chunks).decode()
     assert answer.startswith("HTTP/1.1 400")
     assert "Invalid Content-Length" in answer
+
+
+def test_technologies_and_attributes_describe_the_client_space(datagalaxy_simulator: SimulatorServer) -> None:
+    technologies = _call(datagalaxy_simulator, "GET", "/technologies").json()
+    assert technologies["total"] == len(technologies["technologies"])
+    assert {"technologyCode": "postgresql", "displayName": "PostgreSQL"}.items() <= technologies[
+        "technologies"
+    ][0].items()
+    fields = _call(datagalaxy_simulator, "GET", "/attributes", params={"dataType": "Field"}).json()
+    keys = {a["attributeKey"]: a for a in fields}
+    assert {"columnDataType", "size", "dataTypePrecisionSize", "isMandatory", "order", "description"} <= set(
+        keys
+    )
+    assert "isNullable" not in keys
+    assert "technologyCode" not in keys
+    assert [v["value"] for v in keys["columnDataType"]["values"]][:2] == ["VariableString", "FixedString"]
+    assert keys["Data quality score"]["isCustom"] is True
+    statuses = _call(
+        datagalaxy_simulator,
+        "GET",
+        "/attributes/values",
+        params={"dataType": "Field", "attributeKey": "status"},
+    ).json()
+    assert [v["value"] for v in statuses] == [
+        "Proposed",
+        "InRevision",
+        "InValidation",
+        "Validated",
+        "Obsolete",
+    ]
+    assert "dataType" in _assert_error(
+        _call(datagalaxy_simulator, "GET", "/attributes", params={"dataType": "Column"}), 400
+    )
+
+
+def test_foreign_key_rows_must_name_the_referred_primary_key(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    tree = _tree()
+    tree["children"][0]["children"].append(
+        {"name": "lines", "type": "Table", "children": [{"name": "order_id", "type": "Column"}]}
+    )
+    assert _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=tree).status_code == 200
+    source = _call(datagalaxy_simulator, "GET", "/sources", params={"versionId": version}).json()["results"][
+        0
+    ]
+    keys = f"/sources/{version}/{source['id']}"
+    pk = [{"tablePath": "\\sales\\orders", "columnName": "id", "pkName": "orders_pk", "pkOrder": 1}]
+    assert _call(datagalaxy_simulator, "PUT", f"{keys}/primaryKeys", json=pk).status_code == 200
+    good = {
+        "fkTechnicalName": "lines_fk",
+        "fkDisplayName": "lines_fk",
+        "pkTechnicalName": "orders_pk",
+        "pkTablePath": "\\sales\\orders",
+        "pkColumnName": "id",
+        "fkTablePath": "\\sales\\lines",
+        "fkColumnName": "order_id",
+    }
+    for change, message in (
+        ({"pkTechnicalName": ""}, "pkTechnicalName is required"),
+        ({"fkDisplayName": None}, "fkDisplayName is required"),
+        ({"pkTechnicalName": "other_pk"}, "primary key 'other_pk' not found"),
+        ({"pkTablePath": "\\sales\\lines", "pkColumnName": "order_id"}, "not found on table"),
+    ):
+        refused = _call(datagalaxy_simulator, "PUT", f"{keys}/foreignKeys", json=[good | change])
+        assert message in _assert_error(refused, 400)
+    assert _call(datagalaxy_simulator, "PUT", f"{keys}/foreignKeys", json=[good]).json()["created"] == 1
+
+
+def test_a_huge_body_is_a_gateway_timeout_and_429_has_no_retry_after(
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    datagalaxy_simulator.set_limits(gateway_timeout_bytes=1000)
+    version = _version(datagalaxy_simulator)
+    tree = _tree() | {"description": "x" * 2000}
+    answer = _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", json=tree)
+    assert answer.status_code == 504
+    assert answer.headers["Content-Type"] == "text/html"
+    datagalaxy_simulator.set_faults(rate_limit_next=1)
+    limited = _call(datagalaxy_simulator, "GET", "/workspaces")
+    assert limited.status_code == 429
+    assert "Retry-After" not in limited.headers

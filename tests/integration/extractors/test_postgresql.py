@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import psycopg
@@ -311,3 +312,51 @@ def test_a_table_exclude_never_removes_a_schema(catalog: PostgresServer) -> None
     assert set(found) == everything
     assert found["public"] == []  # its only table is excluded: the schema stays, empty
     assert found["empty_schema"] == []
+
+
+def test_schemas_without_usage_and_tables_without_select_are_skipped_and_named(
+    catalog: PostgresServer, tmp_path: Any
+) -> None:
+    role = f"olc_partial_{secrets.token_hex(3)}"
+    catalog.create_user(role, "partial-pw")
+    catalog.execute(
+        DB,
+        f'GRANT USAGE ON SCHEMA sales, "Mixed Case" TO {role};'
+        f" GRANT SELECT ON ALL TABLES IN SCHEMA sales TO {role};"
+        f" REVOKE SELECT ON sales.orders, sales.order_lines FROM {role};"
+        f' GRANT SELECT ("select") ON sales.order_lines TO {role}',  # a column grant is enough
+    )
+    data = config(catalog).model_dump(by_alias=True)
+    data["source"]["username"] = role
+    result = extract(RunConfig.model_validate(data), "partial-pw")
+    found = names(result.metadata)
+    admin = names(extract(config(catalog), catalog.admin_password).metadata)
+    assert found == {
+        "Mixed Case": [],
+        "public": [],  # USAGE for PUBLIC, but no SELECT on its only table
+        "sales": [t for t in admin["sales"] if t != "orders"],
+    }
+    assert "order_lines" in found["sales"]
+    no_usage = "skipped, the login has no USAGE privilege on it"
+    assert sorted(result.warnings) == sorted(
+        [
+            f"schema empty_schema: {no_usage} "
+            "(grant USAGE on the schema, or leave it out with filters.schemas.exclude)",
+            f"schema ünïcødé: {no_usage} "
+            "(grant USAGE on the schema, or leave it out with filters.schemas.exclude)",
+            "schema Mixed Case: 1 tables or views skipped, no SELECT privilege (grant it, or leave them "
+            "out with filters.tables.exclude): Order Archive",
+            "schema public: 1 tables or views skipped, no SELECT privilege (grant it, or leave them out "
+            "with filters.tables.exclude): user",
+            "schema sales: 1 tables or views skipped, no SELECT privilege (grant it, or leave them out "
+            "with filters.tables.exclude): orders",
+        ]
+    )
+    # --check counts only what the login may read; the run itself ends PartialSuccess with the warnings
+    run = run_extractor(tmp_path, data, "--dry-run", env={"OLC_SOURCE_PASSWORD": "partial-pw"})
+    assert run.summary is not None, run.stderr
+    assert run.summary.result == "PartialSuccess"
+    assert len(run.summary.warnings) == 5
+    with open_session(RunConfig.model_validate(data), "partial-pw") as session:
+        visible = session.visible_schemas()
+        assert session.reader.count_objects(visible, session.request) == len(found["sales"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.unit.chart import docs_reference as ref
+from connector_operator import values_reference as ref
 
-FIX = "run `.venv/bin/python -m tests.unit.chart.docs_reference --write`"
+FIX = "run `make crds` (python -m connector_operator.crd_generate --write)"
 
 
 def test_installation_guide_has_the_current_values_reference() -> None:

@@ -11,9 +11,11 @@ from connector_extractors.datagalaxy.bulktree import (
     API_MAX_ENTITIES,
     BatchLimits,
     column_data_type,
+    column_node,
     iter_batches,
     source_fields,
 )
+from connector_extractors.datagalaxy.vocabulary import Vocabulary
 from connector_extractors.metadata import Column, Schema, SourceMetadata, Table
 from tests.fixtures.simulator import sample_metadata, wide_metadata
 
@@ -48,7 +50,7 @@ def test_one_batch_holds_the_whole_sample_in_the_documented_shape() -> None:
         assert set(node) >= {"name", "type", "children"}
 
 
-def test_columns_carry_type_size_precision_nullability_order_and_comment() -> None:
+def test_columns_carry_only_system_attribute_keys() -> None:
     [batch] = list(iter_batches(sample_metadata(), SOURCE))
     sales = json.loads(batch.body)["children"][1]
     orders = next(t for t in sales["children"] if t["name"] == "orders")
@@ -58,14 +60,14 @@ def test_columns_carry_type_size_precision_nullability_order_and_comment() -> No
         "technicalName": "total",
         "type": "Column",
         "columnDataType": "Decimal",
-        "technicalDataType": "numeric(12,2)",
-        "isNullable": True,
+        "isMandatory": False,
         "order": 3,
         "technicalComments": "",
-        "precision": 12,
-        "scale": 2,
+        "size": 12,
+        "dataTypePrecisionSize": 2,
     }
     view = next(t for t in sales["children"] if t["name"] == "big_orders")
+    assert all("technologyCode" not in m for m in json.loads(batch.body)["children"])
     assert (view["type"], view["technicalComments"]) == ("View", "Orders over 1000")
 
 
@@ -138,3 +140,14 @@ def test_non_ascii_names_are_measured_in_bytes() -> None:
     for batch in iter_batches(metadata, SOURCE, BatchLimits(max_bytes=2048)):
         assert len(batch.body) <= 2048
         json.loads(batch.body)
+
+
+def test_the_sql_type_and_default_go_only_under_custom_attributes_the_target_has() -> None:
+    column = Column("code", 1, "character varying(20)", "string", nullable=False, length=20, default="'x'")
+    plain = column_node(column)
+    assert "Technical data type" not in plain
+    assert plain["size"] == 20
+    assert plain["isMandatory"] is True
+    vocabulary = Vocabulary(custom_keys={"sql_type": "Technical data type", "default": "Default value"})
+    node = column_node(column, vocabulary)
+    assert (node["Technical data type"], node["Default value"]) == ("character varying(20)", "'x'")

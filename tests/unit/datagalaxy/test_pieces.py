@@ -107,13 +107,20 @@ def test_key_rows_for_the_sample() -> None:
     assert len(rows.single_foreign) == 2
 
 
+def _columns() -> list[Column]:
+    return [
+        Column("id", 1, "int", "integer", False),
+        Column("code", 2, "text", "string", False),
+        Column("other_id", 3, "int", "integer", True),
+    ]
+
+
 def test_keys_that_cannot_be_expressed_are_skipped_with_a_warning() -> None:
-    columns = [Column("id", 1, "int", "integer", False), Column("other_id", 2, "int", "integer", True)]
     table = Table(
         "t",
         "table",
-        columns,
-        primary_key=PrimaryKey("pk", ("nope",)),
+        _columns(),
+        primary_key=PrimaryKey("pk", ("id",)),
         foreign_keys=[
             ForeignKey("fk_out", ("other_id",), "elsewhere", "x", ("id",)),
             ForeignKey("fk_bad", ("other_id",), "s", "t", ("missing",)),
@@ -121,21 +128,62 @@ def test_keys_that_cannot_be_expressed_are_skipped_with_a_warning() -> None:
         ],
     )
     rows = build_key_rows(SourceMetadata("postgresql", "db", [Schema("s", [table])]))
-    assert rows.primary == []
-    assert len(rows.warnings) == 3
+    assert len(rows.primary) == 1
+    assert len(rows.warnings) == 2
     assert [r["fkTechnicalName"] for key in rows.single_foreign for r in key] == ["fk_t_other_id"]
+    assert rows.single_foreign[0][0]["pkTechnicalName"] == "pk"
     excluded = build_key_rows(SourceMetadata("postgresql", "db", [Schema("s", [table])]), {("s", "t")})
     assert (excluded.primary, excluded.single_foreign) == ([], [])
+
+
+def test_foreign_keys_to_a_unique_column_or_a_table_without_primary_key_are_skipped_and_named() -> None:
+    target = Table("target", "table", _columns(), primary_key=PrimaryKey("target_pk", ("id",)))
+    bare = Table("bare", "table", _columns())
+    child = Table(
+        "child",
+        "table",
+        _columns(),
+        foreign_keys=[
+            ForeignKey("fk_unique", ("code",), "s", "target", ("code",)),
+            ForeignKey("fk_bare", ("other_id",), "s", "bare", ("id",)),
+            ForeignKey("fk_good", ("other_id",), "s", "target", ("id",)),
+        ],
+    )
+    rows = build_key_rows(SourceMetadata("postgresql", "db", [Schema("s", [target, bare, child])]))
+    assert [key[0]["fkTechnicalName"] for key in rows.single_foreign] == ["fk_good"]
+    unique, no_pk = rows.warnings
+    assert "fk_unique" in unique
+    assert "not the primary key (id) of s.target" in unique
+    assert "fk_bare" in no_pk
+    assert "s.bare, has no primary key" in no_pk
+
+
+def test_key_rows_on_an_ambiguous_path_are_skipped_and_named() -> None:
+    one = Table("z", "table", _columns(), primary_key=PrimaryKey("one_pk", ("id",)))
+    two = Table("y\\z", "table", _columns(), primary_key=PrimaryKey("two_pk", ("id",)))
+    other = Table(
+        "o",
+        "table",
+        _columns(),
+        primary_key=PrimaryKey("o_pk", ("id",)),
+        foreign_keys=[ForeignKey("fk_amb", ("other_id",), "x", "y\\z", ("id",))],
+    )
+    metadata = SourceMetadata("postgresql", "db", [Schema("x\\y", [one]), Schema("x", [two, other])])
+    rows = build_key_rows(metadata)
+    assert rows.ambiguous_paths == {"\\x\\y\\z"}
+    assert [key[0]["pkName"] for key in rows.primary] == ["o_pk"]
+    assert rows.single_foreign == []
+    assert len(rows.warnings) == 3
+    assert any("fk_amb" in w and "backslash" in w for w in rows.warnings)
 
 
 def test_key_chunks_never_split_a_key() -> None:
     keys = [[{"n": i, "r": r} for r in range(3)] for i in range(5000)]
     chunks = list(_chunks(keys))
-    assert sum(len(c) for c in chunks) == 15000
+    assert sum(len(key) for c in chunks for key in c) == 15000
     for chunk in chunks:
-        assert len(chunk) <= 5000
-        assert chunk[0]["r"] == 0
-        assert chunk[-1]["r"] == 2
+        assert sum(len(key) for key in chunk) <= 5000
+        assert all([r["r"] for r in key] == [0, 1, 2] for key in chunk)
 
 
 def test_expected_keys_cover_every_object_with_its_type_path() -> None:

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.attributecheck import AttributeCheck, UnknownAttributes
 from connector_testbed.simulator.bulktree import flatten, upsert
+from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.faults import Faults, Limits, Switchboard
 from connector_testbed.simulator.ratelimit import RateLimiter
 from connector_testbed.simulator.seed import Seed
@@ -142,3 +144,61 @@ def test_switches_count_down_and_reset() -> None:
     assert board.faults == Faults(fail_next=1)
     with pytest.raises(ValueError, match="unknown faults"):
         board.set_faults({"nope": 1})
+
+
+def _strict(unknown: UnknownAttributes = "refuse") -> AttributeCheck:
+    return AttributeCheck(metamodel_of(Seed()), unknown)
+
+
+def _column_tree(**attributes: Any) -> dict[str, Any]:
+    return tree({"name": "t", "type": "Table", "children": [{"name": "c", "type": "Column", **attributes}]})
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"isNullable": True}, "Attribute 'isNullable' does not exist for dataType Field"),
+        ({"precision": 3}, "Attribute 'precision' does not exist"),
+        ({"isMandatory": "yes"}, "Invalid value for attribute 'isMandatory'"),
+        ({"order": 1.5}, "Invalid value for attribute 'order'"),
+        ({"columnDataType": "Varchar"}, "Invalid value for attribute 'columnDataType'"),
+        ({"status": "Done"}, "Invalid value for attribute 'status'"),
+        ({"tags": ["NoSuchTag"]}, "do not exist in the client space"),
+        ({"isPrimaryKey": True}, "'isPrimaryKey' is read-only"),
+        ({"technologyCode": "postgresql"}, "only allowed on the top node"),
+        ({"Retention period": "1y"}, "does not exist for dataType Field"),  # a Structure attribute
+    ],
+)
+def test_unknown_or_ill_typed_attributes_are_refused_naming_the_key(
+    attributes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ApiError) as caught:
+        flatten(_column_tree(**attributes), 100, _strict())
+    assert message in caught.value.message
+
+
+def test_in_drop_mode_unknown_and_ill_typed_attributes_are_left_out() -> None:
+    nodes = flatten(_column_tree(isNullable=True, order="1", size=4, tags=["GDPR"]), 100, _strict("drop"))
+    assert nodes[-1].attributes == '{"size":4,"tags":["GDPR"]}'
+
+
+def test_technology_codes_must_exist_even_in_drop_mode() -> None:
+    body = tree(table("t", "a")) | {"technologyCode": "postgres"}
+    with pytest.raises(ApiError, match="Unknown technology code 'postgres'"):
+        flatten(body, 100, _strict("drop"))
+
+
+def test_two_tables_sharing_a_joined_path_are_two_objects(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite", Seed())
+    version = Seed().workspaces[0].version_id("1")
+    body = {
+        "name": "db",
+        "type": "Relational",
+        "children": [
+            {"name": "x\\y", "type": "Model", "children": [table("z", "a")]},
+            {"name": "x", "type": "Model", "children": [table("y\\z", "a")]},
+        ],
+    }
+    assert upsert(store.db, version, flatten(body, 100))["created"] == 7
+    assert upsert(store.db, version, flatten(body, 100))["unchanged"] == 7
+    store.close()

@@ -152,7 +152,7 @@ class FakeKube(Kube):
         self._call("patch", "connection")
         self.edit("connection", namespace, name, {"metadata": {"annotations": {key: value}}})
 
-    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+    def replace_connection_status(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         self._call("replace", "status")
         current = self.objects.get(("connection", namespace, name))
         if current is None:
@@ -160,7 +160,7 @@ class FakeKube(Kube):
         if body["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
             raise ApiException(status=409, reason="Conflict")
         current["status"] = copy.deepcopy(body.get("status"))
-        self._store("connection", current)
+        return copy.deepcopy(self._store("connection", current))
 
     def create_job(self, job: dict[str, Any]) -> bool:
         self._call("create", "job")
@@ -203,13 +203,12 @@ class FakeKube(Kube):
         self._call("get", "cronjob")
         return self.get("cronjob", namespace, name)
 
-    def create_cronjob(self, desired: dict[str, Any]) -> bool:
+    def create_cronjob(self, desired: dict[str, Any]) -> dict[str, Any] | None:
         self._call("create", "cronjob")
         metadata = desired["metadata"]
         if ("cronjob", metadata["namespace"], metadata["name"]) in self.objects:
-            return False
-        self.add("cronjob", desired)
-        return True
+            return None
+        return self.add("cronjob", desired)
 
     def replace_cronjob(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
         self._call("patch", "cronjob")

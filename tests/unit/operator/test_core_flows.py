@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from connector_extractors.run_summary import RunSummary
-from connector_operator import job_events, naming
+from connector_operator import cronjob_watch, job_events, job_tracking, naming
 from connector_operator.operator_state import OperatorState
 from connector_operator.reconcile import reconcile
 from connector_operator.secrets_check import SecretInfo
@@ -250,7 +251,7 @@ def test_a_cronjob_refused_by_the_api_server_makes_the_connection_not_ready(worl
     world.connection(schedule={"cron": "0 2 * * *"})
     ready = world.condition("Ready")
     assert ready["status"] == "False"
-    assert ready["reason"] == "InvalidSpec"
+    assert ready["reason"] == "SpecRejected"
     assert "spec.schedule" in ready["message"]
 
 
@@ -258,6 +259,8 @@ def test_an_unreadable_cron_string_makes_the_connection_not_ready(world: World) 
     world.connection(schedule={"cron": "*/x * * * *"})
     assert world.condition("Ready")["status"] == "False"
     assert "spec.schedule" in world.condition("Ready")["message"]
+    world.reconcile()
+    assert world.kube.event_reasons() == ["InvalidSpec"], "one Event, not one per reconcile"
 
 
 def test_a_test_request_records_last_test(world: World) -> None:
@@ -268,3 +271,265 @@ def test_a_test_request_records_last_test(world: World) -> None:
     assert world.status()["lastTest"]["result"] == "Succeeded"
     assert world.condition("ConnectionTested")["status"] == "True"
     assert json.dumps(world.status())  # plain JSON, as the API server stores it
+
+
+# --- wedged inputs -------------------------------------------------------------------------------
+
+
+def test_a_job_the_api_server_refuses_makes_the_connection_not_ready_without_retrying(world: World) -> None:
+    world.connection()
+    refusal = "Job.batch is invalid: spec.template.spec.containers[0].resources.requests: Invalid value"
+    world.kube.fail("create", "job", 422, message=refusal)
+    world.request("r1")  # no exception: nothing for kopf to retry
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "SpecRejected")
+    assert ready["message"].startswith("run Job refused: spec.run.resources")
+    assert world.status()["handledRequests"]["run"] == "r1"
+    assert "RunRejected" in world.kube.event_reasons()
+    world.reconcile()
+    assert world.kube.calls[("create", "job")] == 1, "the same request is not tried again"
+    assert world.condition("Ready")["reason"] == "SpecRejected", "until the spec changes"
+    assert world.kube.event_reasons().count("SpecRejected") == 1
+    world.request("r2")
+    assert world.kube.calls[("create", "job")] == 1, "a refused spec starts nothing"
+    world.kube.edit("connection", NS, "shop", {"spec": {"strict": True}})
+    world.request("r3")
+    assert world.condition("Ready")["status"] == "True", "a new generation gets a new chance"
+    assert len(world.jobs()) == 1
+
+
+def test_a_transient_api_error_is_raised_for_a_retry(world: World) -> None:
+    world.connection()
+    world.kube.fail("create", "job", 503)
+    with pytest.raises(ApiException):
+        world.request("r1")
+    world.reconcile()
+    assert len(world.jobs()) == 1
+
+
+def test_integer_quantities_are_rendered_as_strings(world: World) -> None:
+    world.connection(run={"resources": {"requests": {"cpu": 1}, "limits": {"memory": "1Gi", "cpu": 2}}})
+    world.request("r1")
+    [job] = world.jobs()
+    resources = job["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi", "cpu": "2"}}
+
+
+@pytest.mark.parametrize("value", ["x" * 200_000, "tab\tinside", " padded "])
+def test_an_unusable_request_value_is_rejected_once_and_never_stored(world: World, value: str) -> None:
+    world.connection()
+    world.request(value)
+    world.reconcile()
+    assert world.jobs() == []
+    assert world.kube.event_reasons() == ["RunRejected"]
+    handled = world.status()["handledRequests"]["run"]
+    assert handled.startswith("invalid-")
+    assert len(json.dumps(world.status())) < 4096
+
+
+def test_each_request_value_is_handled_once_even_a_then_b_then_a(world: World) -> None:
+    world.connection()
+    world.request("A")
+    world.finish(world.status()["activeJob"])
+    world.request("B")
+    world.finish(world.status()["activeJob"])
+    world.request("A")
+    status = world.status()
+    assert "activeJob" not in status
+    assert world.condition("Running")["status"] == "False"
+    assert len(world.jobs()) == 2
+    assert world.kube.event_reasons()[-1] == "RunRejected"
+
+
+# --- trust only owned objects ----------------------------------------------------------------------
+
+
+def forged_job(name: str, uid: str = "u-forger", **labels: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "labels": {
+                naming.MANAGED_BY: naming.MANAGER,
+                naming.MODE_LABEL: "import",
+                naming.TRIGGER_LABEL: "manual",
+                **labels,
+            },
+            "annotations": {naming.CONNECTION_NAME_ANNOTATION: "shop"},
+            "ownerReferences": [{"kind": "Deployment", "name": "x", "uid": uid, "controller": True}],
+        },
+        "spec": {"template": {"spec": {"containers": [{"name": "extractor", "image": "evil"}]}}},
+    }
+
+
+def test_a_look_alike_job_neither_blocks_runs_nor_gets_recorded(world: World) -> None:
+    body = world.connection()
+    uid = body["metadata"]["uid"]
+    world.kube.add("job", forged_job("forged", **{naming.CONNECTION_UID_LABEL: uid}))
+    world.state.jobs.attach(
+        {
+            (uid, "import"): [
+                job_tracking.index_entry(world.kube.get("job", NS, "forged") or {})[(uid, "import")]
+            ]
+        }
+    )
+    world.request("r1")
+    assert world.status()["activeJob"] != "forged"
+    assert len(world.jobs()) == 2, "the forged Job does not block the run"
+    forged = RunSummary(result="Succeeded", message="forged").model_dump_json(by_alias=True)
+    world.kube.finish_job(NS, "forged", message=forged)
+    world.job_event("forged")
+    assert "history" not in world.status() or not world.status()["history"]
+
+
+def test_a_scheduled_job_with_a_changed_template_is_not_admitted(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    cronjob = world.kube.objects[("cronjob", NS, naming.cronjob_name("shop"))]
+    original = copy.deepcopy(cronjob["spec"])
+    cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1"
+    name = world.scheduled_job()
+    assert world.kube.get("job", NS, name) is None
+    assert "ScheduledRunSkipped" in world.kube.event_reasons()
+    cronjob["spec"] = original
+
+
+def test_a_job_of_a_look_alike_cronjob_is_ignored(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    job = forged_job("shop-sched-forged", **{naming.TRIGGER_LABEL: "schedule"})
+    job["metadata"]["ownerReferences"] = [
+        {"kind": "CronJob", "name": naming.cronjob_name("shop"), "uid": "not-the-cronjob", "controller": True}
+    ]
+    job["spec"]["suspend"] = True
+    world.kube.add("job", job)
+    world.job_event("shop-sched-forged")
+    stored = world.kube.get("job", NS, "shop-sched-forged")
+    assert stored is not None
+    assert stored["spec"]["suspend"] is True, "never admitted"
+    assert "activeJob" not in world.status()
+
+
+def test_a_pod_the_job_does_not_control_is_not_believed(world: World) -> None:
+    world.connection()
+    world.request("r1")
+    name = world.status()["activeJob"]
+    world.kube.add(
+        "pod",
+        {
+            "metadata": {
+                "name": "forged-pod",
+                "namespace": NS,
+                "labels": {"batch.kubernetes.io/job-name": name},
+            },
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "extractor",
+                        "state": {
+                            "terminated": {
+                                "exitCode": 0,
+                                "finishedAt": "2026-11-25T11:00:00Z",
+                                "message": RunSummary(
+                                    result="Succeeded", message="forged", contentHash="evil"
+                                ).model_dump_json(by_alias=True),
+                            }
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    world.finish(name, summary=RunSummary(result="Succeeded", message="real"))
+    assert world.status()["lastRun"]["message"] == "real"
+    assert world.status()["lastRun"].get("contentHash") != "evil"
+
+
+def test_an_edited_cronjob_is_repaired(world: World) -> None:
+    now = [1000.0]
+    world.state.clock = lambda: now[0]
+    world.connection(schedule={"cron": "0 2 * * *"})
+    key = ("cronjob", NS, naming.cronjob_name("shop"))
+    pod_spec = world.kube.objects[key]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pod_spec["hostNetwork"] = True  # an edit that keeps the spec-hash annotation
+    pod_spec["dnsPolicy"] = "ClusterFirst"  # a server default: not drift
+    cronjob = world.kube.get(*key)
+    assert cronjob is not None
+    assert cronjob_watch.needs_repair(world.state, cronjob, deleted=False)
+    cronjob_watch.repair(world.state, cronjob, lookup)
+    repaired = world.kube.objects[key]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "hostNetwork" not in repaired
+    assert not cronjob_watch.needs_repair(world.state, world.kube.get(*key) or {}, deleted=False)
+
+
+def test_a_deleted_cronjob_is_recreated(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    key = ("cronjob", NS, naming.cronjob_name("shop"))
+    cronjob = world.kube.objects.pop(key)
+    assert cronjob_watch.needs_repair(world.state, cronjob, deleted=True)
+    cronjob_watch.repair(world.state, cronjob, lookup)
+    assert key in world.kube.objects
+
+
+def test_a_look_alike_cronjob_in_the_way_is_replaced(world: World) -> None:
+    world.kube.add(
+        "cronjob",
+        {
+            "metadata": {"name": naming.cronjob_name("shop"), "namespace": NS, "annotations": {}},
+            "spec": {"schedule": "* * * * *"},
+        },
+    )
+    world.connection(schedule={"cron": "0 2 * * *"})
+    cronjob = world.kube.get("cronjob", NS, naming.cronjob_name("shop"))
+    assert cronjob is not None
+    assert cronjob["spec"]["schedule"] == "0 2 * * *"
+    assert cronjob["metadata"]["ownerReferences"][0]["kind"] == "OnlineConnection"
+
+
+def test_after_a_job_finishes_the_connection_is_read_once(world: World) -> None:
+    world.connection()
+    world.request("r1")
+    name = world.status()["activeJob"]
+    world.kube.finish_job(NS, name, message=RunSummary(result="Succeeded").model_dump_json(by_alias=True))
+    before = world.kube.calls[("get", "connection")]
+    world.job_event(name)
+    assert world.kube.calls[("get", "connection")] - before == 1
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"requests": {"cpu": "-1"}},
+        {"requests": {"cpu": -1}},
+        {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}},
+        {"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}},
+    ],
+)
+def test_resources_the_api_server_would_refuse_are_an_invalid_spec(
+    world: World, resources: dict[str, Any]
+) -> None:
+    world.connection(run={"resources": resources})
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert "spec.run.resources" in ready["message"]
+    world.request("r1")
+    assert world.jobs() == []
+
+
+def test_a_schedule_broken_by_an_edit_removes_the_old_cronjob(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    world.kube.edit("connection", NS, "shop", {"spec": {"schedule": {"cron": "CRON_TZ=Asia/Tokyo 0 * * *"}}})
+    world.reconcile()
+    ready = world.condition("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert world.kube.get("cronjob", NS, naming.cronjob_name("shop")) is None, (
+        "no stale schedule keeps firing"
+    )
+    assert "nextScheduledRun" not in world.status()
+
+
+def test_events_without_drift_do_not_use_up_the_repair_allowance(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    key = ("cronjob", NS, naming.cronjob_name("shop"))
+    unchanged = world.kube.get(*key) or {}
+    for _ in range(3):  # status updates by the CronJob controller
+        assert not cronjob_watch.needs_repair(world.state, unchanged, deleted=False)
+    assert cronjob_watch.needs_repair(world.state, unchanged, deleted=True)

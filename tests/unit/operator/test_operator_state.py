@@ -8,7 +8,7 @@ import kopf
 import pytest
 
 from connector_operator import __main__ as entry
-from connector_operator import operator_state
+from connector_operator import kopf_tuning, naming, operator_state, run_requests
 from connector_operator.operator_state import OperatorState
 from connector_operator.settings import Settings
 
@@ -38,7 +38,7 @@ def test_forget_drops_locks_notices_and_caches() -> None:
     assert state.first_queued_notice("u", "r1")
     assert not state.first_queued_notice("u", "r1")
     state.without_cronjob.add("u")
-    state.cronjob_ensured("u", "hash")
+    state.cronjob_ensured("u", "hash", {}, "cj-uid")
     assert state.cronjob_fresh("u", "hash")
     assert state.connection_count() == 1
     state.forget("u")
@@ -51,8 +51,36 @@ def test_forget_drops_locks_notices_and_caches() -> None:
 def test_cronjob_cache_expires() -> None:
     now = [100.0]
     state = OperatorState(settings=Settings(), clock=lambda: now[0])
-    state.cronjob_ensured("u", "hash")
+    state.cronjob_ensured("u", "hash", {}, "cj-uid")
     assert state.cronjob_fresh("u", "hash")
     assert not state.cronjob_fresh("u", "other")
     now[0] += operator_state.CRONJOB_RECHECK_SECONDS + 1
     assert not state.cronjob_fresh("u", "hash")
+
+
+def test_request_annotations_stay_out_of_kopfs_diff_base() -> None:
+    settings = kopf.OperatorSettings()
+    kopf_tuning.tune(settings)
+    body = kopf.Body(
+        {
+            "metadata": {
+                "name": "shop",
+                "annotations": {naming.RUN_REQUESTED: "x" * 200_000, "team": "sales"},
+            },
+            "spec": {"a": 1},
+        }
+    )
+    essence = settings.persistence.diffbase_storage.build(body=body)
+    assert naming.RUN_REQUESTED not in essence["metadata"]["annotations"]
+    assert essence["metadata"]["annotations"]["team"] == "sales"
+
+
+def test_a_new_request_value_is_pending_until_handled() -> None:
+    body: dict[str, Any] = {"metadata": {"annotations": {naming.RUN_REQUESTED: "r1"}}, "status": {}}
+    assert run_requests.pending(body)
+    body["status"] = {"handledRequests": {"run": "r1"}}
+    assert not run_requests.pending(body)
+    body["metadata"]["annotations"][naming.TEST_REQUESTED] = "t" * 300
+    assert run_requests.pending(body)
+    body["status"]["handledRequests"]["test"] = run_requests.handled_value("t" * 300)
+    assert not run_requests.pending(body)

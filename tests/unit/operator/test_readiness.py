@@ -25,7 +25,8 @@ SPEC: dict[str, Any] = {
         "sourceName": "S",
     },
 }
-LABELLED = {ALLOW_USE_LABEL: "true"}
+AS_PASSWORD = {ALLOW_USE_LABEL: "source-password"}
+AS_TOKEN = {ALLOW_USE_LABEL: "datagalaxy-token"}
 
 
 def secrets(**found: SecretInfo) -> Any:
@@ -61,10 +62,10 @@ def test_invalid_spec_names_the_field() -> None:
 
 
 def test_secret_label_required() -> None:
-    lookup = secrets(db=SecretInfo(frozenset({"password"}), LABELLED), dg=SecretInfo(frozenset({"token"})))
+    lookup = secrets(db=SecretInfo(frozenset({"password"}), AS_PASSWORD), dg=SecretInfo(frozenset({"token"})))
     assert evaluate(SPEC, lookup, Settings(require_secret_label=True)).reason == "SecretNotAllowed"
     lookup = secrets(
-        db=SecretInfo(frozenset({"password"}), LABELLED), dg=SecretInfo(frozenset({"token"}), LABELLED)
+        db=SecretInfo(frozenset({"password"}), AS_PASSWORD), dg=SecretInfo(frozenset({"token"}), AS_TOKEN)
     )
     assert evaluate(SPEC, lookup, Settings(require_secret_label=True)).ready
 
@@ -78,15 +79,30 @@ def test_api_host_globs() -> None:
 
 
 def test_condition_transition_time_only_moves_on_flips() -> None:
-    first = conditions.set_condition([], "Ready", False, "SecretNotFound", "m", generation=1, now="t1")
-    same = conditions.set_condition(first, "Ready", False, "SecretKeyMissing", "m2", generation=2, now="t2")
-    assert same[0]["lastTransitionTime"] == "t1"
-    assert same[0]["reason"] == "SecretKeyMissing"
-    assert same[0]["observedGeneration"] == 2
-    flipped = conditions.set_condition(same, "Ready", True, "Configured", "ok", generation=2, now="t3")
-    assert flipped[0]["lastTransitionTime"] == "t3"
-    more = conditions.set_condition(flipped, "Running", False, "Idle", "", generation=None, now="t3")
-    assert [c["type"] for c in more] == ["Ready", "Running"]
+    first = conditions.set_condition(
+        [], conditions.ready(False, "SecretNotFound", "m", generation=1), now="t1"
+    )
+    same = conditions.set_condition(
+        first, conditions.ready(False, "SecretKeyMissing", "m2", generation=2), now="t2"
+    )
+    assert same[0].last_transition_time == "t1"
+    assert same[0].reason == "SecretKeyMissing"
+    assert same[0].observed_generation == 2
+    flipped = conditions.set_condition(
+        same, conditions.ready(True, "Configured", "ok", generation=2), now="t3"
+    )
+    assert flipped[0].last_transition_time == "t3"
+    more = conditions.set_condition(flipped, conditions.idle(""), now="t3")
+    assert [c.type for c in more] == ["Ready", "Running"]
+
+
+def test_every_reason_is_documented_once() -> None:
+    documented = [d.reason for d in conditions.REASONS]
+    places = [(d.reason, d.where) for d in conditions.REASONS]
+    assert len(places) == len(set(places))
+    for vocabulary in (conditions.Reason, conditions.EventReason):
+        assert set(vocabulary) <= set(documented), vocabulary
+    assert "`OOMKilled`" in conditions.reasons_table()
 
 
 AFTER = datetime(2026, 11, 25, 10, 7, 30, tzinfo=UTC)  # a Wednesday

@@ -1,13 +1,11 @@
-"""Generates the configuration reference in the docs from values.schema.json, values.yaml and the CRD.
+"""The Helm values reference in docs/installation.md, generated from values.schema.json and values.yaml.
 
-    .venv/bin/python -m tests.unit.chart.docs_reference --write
-
-rewrites the generated sections; test_docs_reference.py fails when they are stale.
+Written by `python -m connector_operator.crd_generate --write` (`make crds`), with the CRD, its
+chart copy and the other generated references; `--check` fails when the section is stale.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +13,11 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "online-connector"
 INSTALLATION = ROOT / "docs" / "installation.md"
-CRD = ROOT / "crds" / "onlineconnections.yaml"
-BEGIN = "<!-- BEGIN GENERATED: values reference (python -m tests.unit.chart.docs_reference --write) -->"
+BEGIN = "<!-- BEGIN GENERATED: values reference (python -m connector_operator.crd_generate --write) -->"
+OLD_BEGIN = "<!-- BEGIN GENERATED: values reference (python -m tests.unit.chart.docs_reference --write) -->"
 END = "<!-- END GENERATED: values reference -->"
 
 
@@ -70,20 +68,6 @@ def values_reference() -> str:
 
 
 def installation_with_reference(text: str) -> str:
+    text = text.replace(OLD_BEGIN, BEGIN)
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     return text[:start] + "\n\n" + values_reference() + "\n\n" + text[end:]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="rewrite the generated docs")
-    args = parser.parse_args()
-    installation = installation_with_reference(INSTALLATION.read_text())
-    if args.write:
-        INSTALLATION.write_text(installation)
-    else:
-        print(installation)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,61 @@
+"""What a bulktree node may carry besides its structure: the check behind "unknown attribute" errors.
+
+Every key of a node other than `name`, `technicalName`, `type` and `children` must be an attribute of the
+node's dataType in the client space's metamodel (catalogue.py), with a value of the attribute's type.
+Whether the real service refuses an unknown key or ignores it is not documented, so both exist behind
+the `unknown_attributes` limit: "refuse" (the default: 400 naming the key) or "drop" (silently left out,
+as if never sent). `technologyCode` is stricter in both modes, as DataGalaxy's toolbox learned: only the
+top node may hold it, and it must be a technology of the client space.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from connector_testbed.simulator.apierror import ApiError
+from connector_testbed.simulator.catalogue import Metamodel, type_error
+
+UnknownAttributes = Literal["refuse", "drop"]
+STRUCTURAL_KEYS = frozenset({"name", "type", "technicalName", "children"})
+
+
+class AttributeCheck:
+    def __init__(self, metamodel: Metamodel, unknown: UnknownAttributes) -> None:
+        self.metamodel = metamodel
+        self.unknown = unknown
+        self._lookups: dict[str, dict[str, Any]] = {}
+        self._codes = metamodel.technology_codes()
+        self._tags = frozenset(metamodel.tags)
+
+    def attributes(self, node: dict[str, Any], data_type: str, where: str, top: bool) -> dict[str, Any]:
+        """The node's attributes as they are stored; raises ApiError for what the mode refuses."""
+        lookup = self._lookups.get(data_type)
+        if lookup is None:
+            lookup = self._lookups[data_type] = self.metamodel.lookup(data_type)
+        kept: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in STRUCTURAL_KEYS:
+                continue
+            if key in ("technologyCode", "technology"):  # `technology`: the developer guide's example
+                kept["technologyCode"] = self._technology(value, where, top)
+                continue
+            spec = lookup.get(key)
+            if spec is None or not spec.is_editable:
+                if self.unknown == "drop":
+                    continue
+                why = "is read-only" if spec is not None else f"does not exist for dataType {data_type}"
+                raise ApiError(400, f"Attribute '{key}' {why} ({where})")
+            problem = type_error(spec, value, self._tags)
+            if problem is not None:
+                if self.unknown == "drop":
+                    continue
+                raise ApiError(400, f"Invalid value for attribute '{key}' ({where}): {problem}")
+            kept[key] = value
+        return kept
+
+    def _technology(self, value: Any, where: str, top: bool) -> str:
+        if not top:
+            raise ApiError(400, f"'technologyCode' is only allowed on the top node of the tree ({where})")
+        if not isinstance(value, str) or value not in self._codes:
+            raise ApiError(400, f"Unknown technology code {value!r} ({where})")
+        return value
