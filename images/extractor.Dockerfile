@@ -27,12 +27,15 @@ RUN python3 -m venv --without-pip /opt/venv \
 
 # --- runtime: the base, the virtual environment, no pip, no compiler, a numeric non-root user ---------
 FROM ${PYTHON_IMAGE} AS runtime
-COPY --from=build /opt/venv /opt/venv
 # The slim Python image ships pip; Debian's python3 ships its wheels for ensurepip. Neither stays.
+# The numeric user gets a name: kopf (getpass.getuser) and others look it up in /etc/passwd.
 RUN rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
            /usr/local/lib/python3*/site-packages/pip-*.dist-info \
            /usr/local/lib/python3*/ensurepip /usr/lib/python3*/ensurepip /usr/share/python-wheels \
-           /root/.cache
+           /root/.cache \
+ && echo 'nonroot:x:65532:65532:nonroot:/tmp:/usr/sbin/nologin' >> /etc/passwd \
+ && echo 'nonroot:x:65532:' >> /etc/group
+COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

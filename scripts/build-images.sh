@@ -45,8 +45,11 @@ if [ ! -f "$WHEELHOUSE/.complete" ]; then
 fi
 
 # The project's wheel (hatchling builds it reproducibly, so an unchanged tree keeps docker's cache).
-CONTEXT="$CACHE/images/context"
-rm -rf "$CONTEXT"; mkdir -p "$CONTEXT/wheels"
+# One context folder per build: two builds at once (two work trees) must not share it.
+mkdir -p "$CACHE/images"
+CONTEXT=$(mktemp -d "$CACHE/images/context.XXXXXX")
+trap 'rm -rf "$CONTEXT"' EXIT
+mkdir -p "$CONTEXT/wheels"
 cp -l "$WHEELHOUSE"/*.whl "$CONTEXT/wheels/" 2>/dev/null || cp "$WHEELHOUSE"/*.whl "$CONTEXT/wheels/"
 "$PY" -m pip wheel --quiet --no-deps --wheel-dir "$CONTEXT/wheels" . 2>&1 | grep -v '^$' >&2 || true
 ls "$CONTEXT"/wheels/online_connector-"$VERSION"-*.whl >/dev/null
@@ -60,6 +63,5 @@ for image in operator extractor; do
     --tag "$PREFIX$image:$TAG" "$CONTEXT" >/dev/null
   say "$PREFIX$image:$TAG built in $(( $(date +%s) - t0 )) s"
 done
-rm -rf "$CONTEXT"
 say "images ready in $(( $(date +%s) - START )) s"
 echo "${PREFIX}operator:$TAG ${PREFIX}extractor:$TAG"

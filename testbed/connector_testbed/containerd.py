@@ -24,7 +24,7 @@ PAUSE_IMAGE = "localhost/online-connector-pause:1"
 _CRI = '"io.containerd.grpc.v1.cri"'
 
 
-def config_toml(directory: Path, cni_conf_dir: Path) -> str:
+def config_toml(directory: Path, cni_conf_dir: Path, cni_bin_dir: Path = CNI_BIN_DIR) -> str:
     """containerd 1.6 configuration (version 2) that shares nothing with another containerd."""
     return f"""version = 2
 root = "{directory / "root"}"
@@ -54,14 +54,17 @@ disabled_plugins = [
         SystemdCgroup = false
         Root = "{directory / "runc"}"
   [plugins.{_CRI}.cni]
-    bin_dir = "{CNI_BIN_DIR}"
+    bin_dir = "{cni_bin_dir}"
     conf_dir = "{cni_conf_dir}"
 """
 
 
 class Containerd:
-    def __init__(self, directory: Path, cni_conf_dir: Path, logs_dir: Path) -> None:
+    def __init__(
+        self, directory: Path, cni_conf_dir: Path, logs_dir: Path, cni_bin_dir: Path = CNI_BIN_DIR
+    ) -> None:
         self.dir = directory
+        self.cni_bin_dir = cni_bin_dir
         self.socket = directory / "containerd.sock"
         self.config = directory / "config.toml"
         self.cni_conf_dir = cni_conf_dir
@@ -70,7 +73,7 @@ class Containerd:
 
     def start(self, timeout: float = 30) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(config_toml(self.dir, self.cni_conf_dir))
+        self.config.write_text(config_toml(self.dir, self.cni_conf_dir, self.cni_bin_dir))
         self.process = spawn(["containerd", "--config", str(self.config)], log_file=self.log_file)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -14,11 +14,14 @@ import threading
 
 
 class PortRelay:
-    """Forward `listen_host:<free port>` to `127.0.0.1:target_port`; `port` is the listening port."""
+    """Forward `listen_host:listen_port` (0: a free port) to `127.0.0.1:target_port`; `port` is the
+    listening port."""
 
-    def __init__(self, listen_host: str, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, listen_host: str, target_port: int, target_host: str = "127.0.0.1", listen_port: int = 0
+    ) -> None:
         self.target = (target_host, target_port)
-        self._server = socket.create_server((listen_host, 0))
+        self._server = socket.create_server((listen_host, listen_port))
         self.host = listen_host
         self.port = int(self._server.getsockname()[1])
         self._closing = threading.Event()

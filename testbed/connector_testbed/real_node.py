@@ -9,7 +9,7 @@ control plane (built from the same Go module set) and Debian's containerd, runc 
 
     with RealNodeCluster(images=ensure_images().all) as cluster:
         cluster.plane.kubectl("get", "nodes")      # one Ready node
-        relay = cluster.node.expose(54321)         # a loopback server, reachable from pods
+        cluster.node.expose(54321)      # the host's 127.0.0.1:54321, also at 127.0.0.1:54321 in pods
 
 Pods reach the host through the node's bridge address (`node.gateway`); the API server listens there.
 """
@@ -36,6 +36,7 @@ from connector_testbed.ports import free_port
 from connector_testbed.processes import spawn, stop
 
 REAL_NODE_NAME = "real-node"
+LOOPBACK_PLUGIN = Path(__file__).parent / "scripts" / "olc-loopback-cni"
 READY_TIMEOUT = 120.0
 
 
@@ -72,7 +73,7 @@ class PodNetwork:
     def delete(self) -> None:
         subprocess.run(["ip", "link", "delete", self.bridge], check=False, capture_output=True)
 
-    def conflist(self, data_dir: Path) -> str:
+    def conflist(self, data_dir: Path, loopback_ports: Path) -> str:
         return json.dumps(
             {
                 "cniVersion": "0.4.0",
@@ -92,6 +93,8 @@ class PodNetwork:
                         },
                     },
                     {"type": "portmap", "capabilities": {"portMappings": True}},
+                    # 127.0.0.1:PORT in the pod → the relays on the bridge address (scripts/olc-loopback-cni)
+                    {"type": "olc-loopback", "gateway": self.gateway, "portsFile": str(loopback_ports)},
                 ],
             },
             indent=2,
@@ -129,8 +132,16 @@ class RealNode:
         self.dir.mkdir(parents=True, exist_ok=True)
         cni_conf = self.dir / "net.d"
         cni_conf.mkdir(exist_ok=True)
-        (cni_conf / "10-olc.conflist").write_text(self.network.conflist(self.dir / "ipam"))
-        self.containerd = Containerd(self.dir / "containerd", cni_conf, self.plane.logs_dir)
+        self.loopback_ports = self.dir / "loopback-ports"
+        self.loopback_ports.touch()
+        (cni_conf / "10-olc.conflist").write_text(
+            self.network.conflist(self.dir / "ipam", self.loopback_ports)
+        )
+        cni_bin = self.dir / "cni-bin"  # Debian's plugins and the testbed's own chained one
+        cni_bin.mkdir(exist_ok=True)
+        for plugin in [*CNI_BIN_DIR.iterdir(), LOOPBACK_PLUGIN]:
+            (cni_bin / plugin.name.replace("olc-loopback-cni", "olc-loopback")).symlink_to(plugin)
+        self.containerd = Containerd(self.dir / "containerd", cni_conf, self.plane.logs_dir, cni_bin)
         self.containerd.start()
         self._import_images()
         self.plane.say("containerd ready; images imported")
@@ -298,9 +309,12 @@ class RealNode:
 
     # -- helpers for tests ---------------------------------------------------------------------------
     def expose(self, port: int) -> PortRelay:
-        """Make a server on 127.0.0.1:`port` reachable from pods at `gateway:relay.port`."""
-        relay = PortRelay(self.gateway, port)
+        """Make a server on the host's 127.0.0.1:`port` reachable from pods started afterwards at their own
+        127.0.0.1:`port` (and at `gateway:port`): same URL on the host and in pods."""
+        relay = PortRelay(self.gateway, port, listen_port=port)
         self._relays.append(relay)
+        with self.loopback_ports.open("a") as handle:
+            handle.write(f"{port}\n")
         return relay
 
     def import_images(self, *images: str) -> None:

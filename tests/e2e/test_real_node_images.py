@@ -74,3 +74,13 @@ def test_no_pip_and_no_compiler_in_the_images(images: Images, which: str) -> Non
     assert "connector_testbed" not in docker_run(
         image, "-c", "import pkgutil;print([m.name for m in pkgutil.iter_modules()])", entrypoint="python"
     )
+
+
+@pytest.mark.parametrize("which", ["operator", "extractor"])
+def test_the_numeric_user_has_a_name(images: Images, which: str) -> None:
+    """kopf identifies itself with getpass.getuser(), which fails for a user missing from /etc/passwd."""
+    probe = "import getpass, os; print(os.getuid(), getpass.getuser())"
+    assert _locked_down(getattr(images, which), "-c", probe, entrypoint="python").split() == [
+        "65532",
+        "nonroot",
+    ]
