@@ -91,11 +91,37 @@ def selected_tiers(options: list[str], markexpr: str, args: list[str], cwd: Path
     return chosen or {UNIT}
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers set here
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tiers = selected_tiers(
+TIERS_KEY = pytest.StashKey[set[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[TIERS_KEY] = selected_tiers(
         config.getoption("tier"), config.getoption("markexpr"), config.args, config.invocation_params.dir
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    tiers = config.stash[TIERS_KEY]
+    others = [tier for tier in TIERS if tier not in tiers]
+    hint = (
+        f" (not run: {', '.join(others)}; add --tier=NAME or --tier=all, see docs/testing.md)"
+        if others
+        else ""
+    )
+    return f"test tiers: {', '.join(tier for tier in TIERS if tier in tiers)}{hint}"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Tiers that are not selected are not even imported: a bare `pytest` loads no e2e module."""
+    tier = tier_of(collection_path)
+    if tier is not None and tier not in config.stash[TIERS_KEY]:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers set here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers = config.stash[TIERS_KEY]
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:

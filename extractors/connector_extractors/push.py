@@ -44,14 +44,18 @@ def _token(token: str | None) -> str:
 
 
 def resolve_only(config: RunConfig, token: str | None) -> str:
-    """Resolve the workspace and version (for --check); returns a readable description."""
+    """Resolve the workspace and version (for --check); returns a readable description.
+
+    A target source that belongs to another connection fails the check too (read-only lookup)."""
     from connector_extractors.datagalaxy import DataGalaxyClient, resolve_target  # noqa: PLC0415
+    from connector_extractors.datagalaxy.ownership import claim_target  # noqa: PLC0415
 
     target = _target(config)
     with DataGalaxyClient(
         target.api_url, _token(token), budget_seconds=config.timeouts.push_budget_seconds
     ) as client:
         resolved = resolve_target(client, target)
+        claim_target(client, resolved.version_id, target)
     return f"workspace {target.workspace!r}, version {resolved.version_name!r}"
 
 

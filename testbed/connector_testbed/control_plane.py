@@ -90,13 +90,14 @@ class ControlPlane:
     ) -> None:
         # A real node (connector_testbed.real_node) needs the API server on an address that pods reach,
         # the `kubernetes` Service's endpoints, ServiceAccount admission (projected tokens) and the
-        # controllers that make `default` ServiceAccounts and `kube-root-ca.crt`.
+        # controllers that make `default` ServiceAccounts and `kube-root-ca.crt` and manage node taints.
         self.advertise_address = advertise_address
         if advertise_address is not None:
             extra_controllers = (
                 *extra_controllers,
                 "serviceaccount-controller",
                 "root-ca-certificate-publisher-controller",
+                "node-lifecycle-controller",  # lifts the kubelet's initial not-ready taint
             )
         self._extra_controllers = extra_controllers
         self._requested_dir = workdir

@@ -107,7 +107,7 @@ class RealNode:
         self.network = network
         self.images = images
         self.name = REAL_NODE_NAME
-        self.dir = plane.dir / "node"
+        self.dir = Path()  # plane.dir / "node", once the control plane has made its folder
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._relays: list[PortRelay] = []
         self.containerd: Containerd | None = None
@@ -121,6 +121,7 @@ class RealNode:
     def start(self) -> RealNode:
         started = time.monotonic()
         self.bin_dir = ensure_node_binaries()
+        self.dir = self.plane.dir / "node"
         if not (CNI_BIN_DIR / "bridge").exists():
             raise ControlPlaneError(
                 f"CNI plugins missing in {CNI_BIN_DIR}: run scripts/install-container-runtime.sh"

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_happy_path_on_demand(scenario: Scenario) -> None:
     scenario.apply()
     record = scenario.run_and_wait()
-    assert record["result"] == "Succeeded", record  # not PartialSuccess: zero warnings
+    assert (record["result"], record["warnings"]) == ("Succeeded", 0), record  # not PartialSuccess
     assert record["objects"] > 10, record
     assert record["trigger"] == "manual"
     assert record["push"]["created"] > 0

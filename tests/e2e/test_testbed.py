@@ -183,7 +183,8 @@ def test_deleting_a_running_pod_kills_its_process(control_plane: ControlPlane, n
     pods = wait_for(running_pods, timeout=30, interval=0.3, what="the pod to run")
     pod_dir = control_plane.dir / "kubelet" / "pods" / pods[0]["metadata"]["uid"]
     assert (pod_dir / "volumes" / "secret" / "password").exists()
-    assert processes_running(script)
+    # The pod's phase can say Running a moment before the kubelet has started its process.
+    wait_for(lambda: processes_running(script), timeout=30, interval=0.2, what="the pod's process")
     control_plane.kubectl("-n", namespace, "delete", "job", "slow", "--cascade=foreground", "--timeout=30s")
     pods = json.loads(control_plane.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
     assert pods == []

@@ -118,6 +118,13 @@ def check_owner(found: TargetSource | None, me: Owner | None, source_name: str) 
     )
 
 
+def claim_target(client: DataGalaxyClient, version_id: str, target: TargetConfig) -> TargetSource | None:
+    """The target source (None when it does not exist yet), once it is sure this run may write it."""
+    found = find_target_source(client, version_id, target.source_name)
+    check_owner(found, owner_of(target), target.source_name)
+    return found
+
+
 def with_marker(source: dict[str, Any], me: Owner | None) -> dict[str, Any]:
     """The source node with the owner's marker (unchanged for a run that claims nothing)."""
     return source if me is None else {**source, MARKER_KEY: me.marker}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from connector_extractors.datagalaxy.bulktree import BatchLimits, iter_batches
+from connector_extractors.datagalaxy.bulktree import BatchLimits, iter_batches, source_fields
 from connector_extractors.datagalaxy.keys import ROWS_PER_REQUEST, build_key_rows
 from connector_extractors.datagalaxy.vocabulary import Vocabulary
 from connector_extractors.metadata import SourceMetadata
@@ -43,9 +43,7 @@ def render(
         yield f"# {note}"
     for warning in vocabulary.warnings:
         yield f"# warning: {warning}"
-    source = {"name": source_name, "technicalName": source_name, "type": "Relational"}
-    if vocabulary.technology_code:
-        source["technologyCode"] = vocabulary.technology_code
+    source = source_fields(source_name, vocabulary.technology_code)
     for number, batch in enumerate(iter_batches(metadata, source, limits, vocabulary), start=1):
         yield (
             f"# POST /sources/bulktree/{{versionId}}  (batch {number}: {batch.entities} objects, "

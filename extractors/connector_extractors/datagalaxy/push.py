@@ -172,8 +172,7 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
 ) -> PushOutcome:
     """`source_attributes`: extra attributes for the top node (real keys only, e.g. an ownership marker)."""
     owner = ownership.owner_of(target)
-    claimed = ownership.find_target_source(client, resolved.version_id, target.source_name)
-    ownership.check_owner(claimed, owner, target.source_name)  # before anything is written
+    claimed = ownership.claim_target(client, resolved.version_id, target)  # before anything is written
     source_attributes = ownership.with_marker(source_attributes or {}, owner) or None
     vocabulary = learn_vocabulary(client, target.technology_code, metadata.technology)
     digest = content_hash(

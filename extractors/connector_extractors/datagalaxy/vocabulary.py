@@ -163,11 +163,10 @@ def learn_vocabulary(
     keys = custom_keys(
         [a for a in attributes if isinstance(a, dict)] if isinstance(attributes, list) else None
     )
-    for facet, names in CUSTOM_FACETS.items():
-        if facet not in keys:
-            log.info(
-                "DataGalaxy: the target has no custom Field attribute %r: the column %s is not sent",
-                names[0],
-                {"sql_type": "SQL type", "enum_values": "enum labels"}.get(facet, facet),
-            )
+    absent = [names[0] for facet, names in CUSTOM_FACETS.items() if facet not in keys]
+    if absent:
+        log.info(
+            "DataGalaxy: the target has no custom Field attribute %s: those column facets are not sent",
+            " / ".join(repr(name) for name in absent),
+        )
     return Vocabulary(code, keys, tuple(warnings))

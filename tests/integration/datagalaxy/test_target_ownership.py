@@ -12,8 +12,9 @@ from connector_extractors.datagalaxy import DataGalaxyClient, push_metadata, res
 from connector_extractors.datagalaxy.ownership import MARKER_PREFIX
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.metadata import Schema, SourceMetadata
-from connector_extractors.run_config import TargetConfig
-from connector_testbed.simulator import SimulatorServer
+from connector_extractors.push import resolve_only
+from connector_extractors.run_config import RunConfig, SourceConfig, TargetConfig
+from connector_testbed.simulator import VALID_TOKEN, SimulatorServer
 from tests.fixtures.simulator import sample_metadata
 
 from .conftest import make_target
@@ -157,3 +158,18 @@ def test_a_deleted_schema_is_noticed_too(
     again = push_metadata(client, resolved, sample_metadata(), a, previous_content_hash=first.content_hash)
     assert not again.unchanged
     assert any(m["technicalName"] == "audit" for m in source_node(datagalaxy_simulator)["children"])
+
+
+def test_the_connection_test_reports_a_source_owned_by_another_connection(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    client = client_factory()
+    a = owned_by(datagalaxy_simulator, "uid-a", "team/a")
+    push_metadata(client, resolve_target(client, a), sample_metadata(), a)
+    writes_before = writes(datagalaxy_simulator)
+    b = owned_by(datagalaxy_simulator, "uid-b", "other/b")
+    config = RunConfig(source=SourceConfig(technology="sqlite", path="/x.db"), target=b, mode="check")
+    with pytest.raises(ConnectorError, match="belongs to connection team/a"):
+        resolve_only(config, VALID_TOKEN)
+    assert "version" in resolve_only(RunConfig(source=config.source, target=a, mode="check"), VALID_TOKEN)
+    assert writes(datagalaxy_simulator) == writes_before

@@ -6,8 +6,11 @@ from collections import defaultdict
 from typing import Any
 
 from connector_operator import conditions
+from connector_operator.job_builder import Connection, pod_template
+from connector_operator.models import OnlineConnectionSpec
 from connector_operator.operator_state import OperatorState
 from connector_operator.reconcile import reconcile
+from connector_operator.run_config_render import render, render_json
 from connector_operator.secrets_check import SecretInfo
 from connector_operator.settings import Settings
 from connector_operator.target_ownership import (
@@ -157,3 +160,34 @@ def test_a_deleted_owner_hands_the_target_to_the_next() -> None:
     waiting = claims.departed(first)  # the index may still hold the deleted connection's claim
     assert [c.name for c in waiting] == ["second"]
     assert claims.check(second) is None
+
+
+def test_the_run_configuration_names_the_owner_for_the_marker() -> None:
+    spec = OnlineConnectionSpec.model_validate(
+        {
+            "source": {
+                "technology": "postgresql",
+                "host": "db.example.com",
+                "database": "sales",
+                "username": "reader",
+                "passwordSecretRef": {"name": "db", "key": "password"},
+            },
+            "target": target(),
+        }
+    )
+    config = render(spec, namespace="team", name="shop", uid="uid-1")
+    assert config.target is not None
+    assert (config.target.owner_uid, config.target.owner_connection) == ("uid-1", "team/shop")
+    anonymous = render(spec, namespace="team", name="shop")
+    assert anonymous.target is not None
+    assert anonymous.target.owner_uid is None
+    assert '"ownerUid"' not in render_json(anonymous)
+    pod = pod_template(
+        Connection(name="shop", namespace="team", uid="uid-7"),
+        spec,
+        Settings(metrics_port=-1),
+        mode="import",
+        trigger="manual",
+    )
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert '"ownerUid":"uid-7"' in next(v for v in env.values() if v and '"ownerUid"' in v)
