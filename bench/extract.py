@@ -14,6 +14,25 @@ the catalog, then measures, each in its own process so that peak memory is the r
                get_table_comment for each table (what DataHub and OpenMetadata do).
 Times include opening the connection. It prints the ratios b/a and a/c and peak memory (max RSS).
 Goals: a within 3 x c; peak memory under 500 MB at 10,000 tables.
+
+Then, as whole processes (what a user runs; issue 13), alternating, `--repeat` rounds, medians quoted:
+  (d) dry run  `online-connector-extract --dry-run --output FILE`;
+  (i) import   `online-connector-extract` pushing to the DataGalaxy simulator (its own process, reset
+               before each run so that every run creates the whole tree);
+  (d0) before  with `--compare-root DIR`: the dry run of another checkout's extractor (say the previous
+               commit, `git worktree add DIR REV`), same interpreter and packages, alternating with (d);
+  (h) DataHub  `datahub ingest` of its postgres source (file sink, profiling off), when installed:
+               `--datahub-venv DIR` uses DIR/bin/datahub and creates that venv first if it is missing
+               (`pip install 'acryl-datahub[postgres]'` from the package index, outside the project's venv).
+Each is timed like `/usr/bin/time -v`: wall clock, CPU (user + system) and peak RSS of the child from
+`os.wait4`. Printed ratios: h/d (goal >= 30), d/h peak memory (goal <= 1/3), i/d (goal <= 2).
+
+    .venv/bin/python bench/extract.py --whole-only --datahub-venv ~/.cache/online-connector/datahub-venv
+    .venv/bin/python bench/extract.py --growth --whole-only   # 2,000 and 10,000 tables side by side
+
+`--growth` builds both catalogs in one server and alternates dry runs of each: 10,000 / 2,000 time
+(goal <= 5.5) and the large run's peak memory (goal < 500 MB). `--keep-output DIR` keeps one dry run's
+JSON (DIR/dry-run-<tables>.json) and its content hash, to compare two versions byte for byte.
 """
 
 # ruff: noqa: E402 - the imports follow the sys.path fix below, on purpose
@@ -32,6 +51,7 @@ import json
 import resource
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import tempfile
 import time
@@ -201,54 +221,6 @@ def ours(config: dict[str, Any], password: str | None, fast: bool) -> int:
     return result.metadata.counts()["columns"]
 
 
-def datahub_peer(config: dict[str, Any], password: str | None) -> dict[str, Any] | None:
-    """DataHub's own postgres source (file sink, profiling off), when `datahub` is installed.
-
-    Measured as a whole process (wall time and peak RSS), the way issue 3 quotes it. The password reaches
-    the recipe through DataHub's ${VAR} substitution, never the command line.
-    """
-    program = shutil.which("datahub")
-    if program is None or config["source"]["technology"] != "postgresql":
-        return None
-    source = config["source"]
-    folder = Path(tempfile.mkdtemp(prefix="olc-bench-datahub-"))
-    try:
-        recipe = folder / "recipe.json"
-        recipe.write_text(
-            json.dumps(
-                {
-                    "source": {
-                        "type": "postgres",
-                        "config": {
-                            "host_port": f"{source['host']}:{source['port']}",
-                            "database": source["database"],
-                            "username": source["username"],
-                            "password": "${OLC_SOURCE_PASSWORD}",
-                            "schema_pattern": {
-                                "allow": [f"^{s}$" for s in config["filters"]["schemas"]["include"]]
-                            },
-                            "profiling": {"enabled": False},
-                        },
-                    },
-                    "sink": {"type": "file", "config": {"filename": str(folder / "out.json")}},
-                }
-            )
-        )
-        env = {**os.environ, "OLC_SOURCE_PASSWORD": password or ""}
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [program, "ingest", "-c", str(recipe)], env=env, capture_output=True, text=True, check=False
-        )
-        seconds = time.perf_counter() - started
-        if proc.returncode != 0:
-            print(f"DataHub run failed ({proc.returncode}); skipped:\n{proc.stderr[-2000:]}")
-            return None
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        return {"seconds": seconds, "peak_mb": peak, "columns": 0}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def worker(mode: str) -> None:
     config = json.loads(os.environ["OLC_RUN_CONFIG"])
     password = os.environ.get("OLC_SOURCE_PASSWORD")
@@ -272,10 +244,6 @@ def worker(mode: str) -> None:
         columns = ours(config, password, fast=True)
     elif mode == "multi":
         columns = ours(config, password, fast=False)
-    elif mode == "datahub":
-        peer = datahub_peer(config, password)
-        print(json.dumps(peer or {"skipped": True}))
-        return
     else:
         columns = per_table_baseline(config, password)
     seconds = time.perf_counter() - started
@@ -295,12 +263,248 @@ def measure(mode: str, config: dict[str, Any], password: str | None, repeat: int
         if proc.returncode != 0:
             raise SystemExit(f"worker {mode} failed:\n{proc.stdout}\n{proc.stderr}")
         result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        if result.get("skipped"):
-            return result
         if best is None or result["seconds"] < best["seconds"]:
             best = result
     assert best is not None
     return best
+
+
+# -- whole processes (issue 13) -----------------------------------------------------------------------
+
+DATAHUB_PACKAGE = "acryl-datahub[postgres]"
+
+
+def run_process(argv: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run one command to its end; wall clock, CPU and peak RSS of the child (`/usr/bin/time -v`-style)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace")[-3000:]
+            raise SystemExit(f"{Path(argv[0]).name} failed (exit {proc.returncode}):\n{text}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def extractor_command() -> list[str]:
+    """The console script a user runs, from this interpreter's venv."""
+    script = Path(sys.executable).with_name("online-connector-extract")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "connector_extractors"]
+
+
+def ensure_datahub(venv: Path) -> Path:
+    """DIR/bin/datahub, creating the venv and installing DataHub's postgres source first when missing."""
+    program = venv / "bin" / "datahub"
+    if not program.exists():
+        print(f"creating {venv} and installing {DATAHUB_PACKAGE} (a few minutes)…", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", DATAHUB_PACKAGE], check=True
+        )
+    return program
+
+
+def datahub_recipe(config: dict[str, Any], folder: Path) -> Path:
+    """A recipe for DataHub's postgres source on the same schemas; the password comes via ${VAR}."""
+    source = config["source"]
+    recipe = folder / "datahub-recipe.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "source": {
+                    "type": "postgres",
+                    "config": {
+                        "host_port": f"{source['host']}:{source['port']}",
+                        "database": source["database"],
+                        "username": source["username"],
+                        "password": "${OLC_SOURCE_PASSWORD}",
+                        "schema_pattern": {
+                            "allow": [f"^{s}$" for s in config["filters"]["schemas"]["include"]]
+                        },
+                        "profiling": {"enabled": False},
+                    },
+                },
+                "sink": {"type": "file", "config": {"filename": str(folder / "datahub-out.json")}},
+            }
+        )
+    )
+    return recipe
+
+
+class WholeProcesses:
+    """The commands measured as whole processes, their configuration files in one temporary folder."""
+
+    def __init__(
+        self, folder: Path, config: dict[str, Any], password: str | None, root: Path | None = None
+    ) -> None:
+        self.folder = folder
+        self.config = config
+        self.env = {
+            **os.environ,
+            "OLC_SOURCE_PASSWORD": password or "",
+            "OLC_TERMINATION_MESSAGE_PATH": str(folder / "termination-log"),
+            "DATAHUB_TELEMETRY_ENABLED": "false",
+        }
+        self.env.pop("OLC_LOG_LEVEL", None)  # the default level, as a user runs it
+        if root is not None:  # another checkout's extractor: its source folders before the editable install
+            self.env["PYTHONPATH"] = os.pathsep.join(str(root / part) for part in ("extractors", "testbed"))
+        self.output = folder / "dry-run.json"
+        self.simulator: Any = None
+
+    def _config_file(self, name: str, config: dict[str, Any]) -> Path:
+        path = self.folder / name
+        path.write_text(json.dumps({"connection": "bench/extract", **config}))
+        return path
+
+    def summary(self) -> dict[str, Any]:
+        text = (self.folder / "termination-log").read_text()
+        return dict(json.loads(text)) if text else {}
+
+    def dry_run(self) -> dict[str, float]:
+        config = self._config_file("dry-run.json.config", self.config)
+        argv = [*extractor_command(), "--config", str(config), "--dry-run", "--output", str(self.output)]
+        return run_process(argv, self.env)
+
+    def import_run(self) -> dict[str, float]:
+        """Extract and push to the simulator (another process), reset first: every run creates it all."""
+        from connector_testbed.simulator.seed import VALID_TOKEN
+
+        assert self.simulator is not None
+        self.simulator.reset()
+        target = {"apiUrl": self.simulator.url, "workspace": "Demo", "sourceName": "bench"}
+        config = self._config_file("import.json.config", {**self.config, "target": target})
+        before = self.simulator.stats()
+        figures = run_process(
+            [*extractor_command(), "--config", str(config)], {**self.env, "OLC_DATAGALAXY_TOKEN": VALID_TOKEN}
+        )
+        after = self.simulator.stats()
+        figures["server"] = float(after["serverSeconds"] - before["serverSeconds"])
+        figures["requests"] = float(after["requests"] - before["requests"])
+        summary = self.summary()
+        if summary.get("result") != "Succeeded":
+            raise SystemExit(f"import run did not succeed: {summary}")
+        figures["created"] = float(summary.get("push", {}).get("created", 0))
+        return figures
+
+    def datahub(self, program: Path) -> dict[str, float]:
+        recipe = datahub_recipe(self.config, self.folder)
+        return run_process([str(program), "ingest", "-c", str(recipe)], self.env)
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def measure_whole(
+    config: dict[str, Any], password: str | None, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Dry run, import run and DataHub's source, alternating for `--repeat` rounds; medians."""
+    from connector_testbed.simulator import SimulatorServer
+
+    datahub = None
+    if args.datahub_venv and config["source"]["technology"] == "postgresql":
+        datahub = ensure_datahub(Path(args.datahub_venv).expanduser())
+    elif args.datahub and config["source"]["technology"] == "postgresql":
+        found = shutil.which("datahub")
+        datahub = Path(found) if found else None
+        if datahub is None:
+            print("DataHub (acryl-datahub) is not installed: peer skipped (--datahub-venv DIR installs it)")
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "dry": [], "import": [], "datahub": []}
+    folder = Path(tempfile.mkdtemp(prefix="olc-bench-whole-"))
+    try:
+        commands = WholeProcesses(folder, config, password)
+        before = None
+        if args.compare_root:
+            (folder / "before").mkdir()
+            before = WholeProcesses(folder / "before", config, password, Path(args.compare_root).resolve())
+        with SimulatorServer(mode="process") as simulator:
+            commands.simulator = simulator
+            for round_ in range(args.repeat):
+                if before is not None:
+                    runs["before"].append(before.dry_run())
+                runs["dry"].append(commands.dry_run())
+                if round_ == 0 and args.keep_output:
+                    keep(commands, args)
+                runs["import"].append(commands.import_run())
+                if datahub is not None:
+                    runs["datahub"].append(commands.datahub(datahub))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {name: medians(found) for name, found in runs.items() if found}
+
+
+def keep(commands: WholeProcesses, args: argparse.Namespace) -> None:
+    """Keep one dry run's JSON and content hash (to compare two versions of the extractor byte for byte)."""
+    import hashlib
+
+    folder = Path(args.keep_output)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / f"dry-run-{args.tables}.json"
+    shutil.copyfile(commands.output, kept)
+    digest = hashlib.sha256(kept.read_bytes()).hexdigest()
+    content_hash = commands.summary().get("contentHash")
+    (folder / f"dry-run-{args.tables}.hash").write_text(f"contentHash {content_hash}\nfile sha256:{digest}\n")
+    print(f"kept {kept} (file sha256:{digest[:16]}…, contentHash {content_hash})")
+
+
+def measure_growth(
+    small: dict[str, Any], large: dict[str, Any], password: str | None, repeat: int
+) -> dict[str, dict[str, float]]:
+    """Dry runs of the small and the large catalog, alternating; medians."""
+    runs: dict[str, list[dict[str, float]]] = {"small": [], "large": []}
+    folder = Path(tempfile.mkdtemp(prefix="olc-bench-growth-"))
+    try:
+        for _ in range(repeat):
+            for name, config in (("small", small), ("large", large)):
+                sub = folder / name
+                sub.mkdir(exist_ok=True)
+                runs[name].append(WholeProcesses(sub, config, password).dry_run())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {name: medians(found) for name, found in runs.items()}
+
+
+def report_whole(figures: dict[str, dict[str, float]], in_process: dict[str, Any] | None) -> None:
+    labels = {
+        "before": "(d0) dry run of --compare-root",
+        "dry": "(d) dry run, --output FILE",
+        "import": "(i) import run to the simulator",
+        "datahub": "(h) DataHub postgres source",
+    }
+    print("\n  whole processes (medians):               wall        CPU    peak RSS")
+    for key, label in labels.items():
+        if key in figures:
+            r = figures[key]
+            print(f"  {label:<36} {r['wall']:8.3f} s {r['cpu']:8.3f} s {r['peak_mb']:7.0f} MB")
+    d, i = figures["dry"], figures["import"]
+    if "before" in figures:
+        b = figures["before"]
+        print(f"  d0/d = {b['wall'] / d['wall']:.2f} (wall); memory d/d0 = {d['peak_mb'] / b['peak_mb']:.2f}")
+    if in_process is not None:
+        share = in_process["seconds"] / d["wall"]
+        print(
+            f"  in-process extract() / whole dry run = {share:.2f}  (the rest: start-up, serialising, output)"
+        )
+    print(
+        f"  i/d = {i['wall'] / d['wall']:.2f}  (goal: <= 2); the import created {i['created']:.0f} objects"
+        f" in {i['requests']:.0f} requests, {i['server']:.2f}s of them in the simulator"
+    )
+    if "datahub" in figures:
+        h = figures["datahub"]
+        print(f"  h/d = {h['wall'] / d['wall']:.1f}  (goal: >= 30)")
+        print(f"  d/h peak memory = {d['peak_mb'] / h['peak_mb']:.2f}  (goal: <= 0.33)")
+
+
+def report_growth(figures: dict[str, dict[str, float]], small: int, large: int) -> None:
+    s, g = figures["small"], figures["large"]
+    print("\n  growth, whole dry runs (medians):        wall        CPU    peak RSS")
+    for tables, r in ((small, s), (large, g)):
+        print(f"  {f'{tables:,} tables':<36} {r['wall']:8.3f} s {r['cpu']:8.3f} s {r['peak_mb']:7.0f} MB")
+    print(f"  {large:,} / {small:,} tables: time x{g['wall'] / s['wall']:.2f}  (goal: <= 5.5)")
+    print(f"  peak memory at {large:,} tables: {g['peak_mb']:.0f} MB  (goal: < 500 MB)")
 
 
 # -- orchestration ----------------------------------------------------------------------------------
@@ -319,10 +523,11 @@ def source(technology: str, args: argparse.Namespace) -> Iterator[dict[str, Any]
             pg.execute("bench", "ANALYZE")
             yield {
                 "source": {"technology": "postgresql", "host": pg.host, "port": pg.port, "database": "bench",
-                           "username": pg.admin_user},
+                           "username": pg.admin_user, "tls": {"mode": "disable"}},  # a loopback test server
                 "password": pg.admin_password,
                 "server": "PostgreSQL " + pg.query("bench", "SHOW server_version")[0][0],
                 "schemas": schemas,
+                "handle": pg,
             }  # fmt: skip
     elif technology == "mariadb":
         from connector_testbed.mariadb import MariaDBServer
@@ -335,6 +540,7 @@ def source(technology: str, args: argparse.Namespace) -> Iterator[dict[str, Any]
                     "host": db.host,
                     "port": db.port,
                     "username": db.admin_user,
+                    "tls": {"mode": "disable"},  # a loopback test server
                 },
                 "password": db.admin_password,
                 "server": "MariaDB " + db.query(None, "SELECT VERSION()")[0][0],
@@ -361,15 +567,25 @@ def main() -> None:
     )
     parser.add_argument("--technology", choices=["postgresql", "mariadb", "sqlite"], default="postgresql")
     parser.add_argument("--tables", type=int, default=2000)
-    parser.add_argument("--columns", type=int, default=20)
+    parser.add_argument("--columns", type=int, default=21)
     parser.add_argument("--schemas", type=int, default=20)
     parser.add_argument("--large", action="store_true", help="10,000 tables")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added round-trip latency (proxy)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast measurement (best kept)")
     parser.add_argument("--skip-baseline", action="store_true", help="skip the slow per-table walk")
     parser.add_argument(
-        "--datahub", action="store_true", help="also run DataHub's postgres source if installed"
+        "--datahub", action="store_true", help="also run DataHub's postgres source if on PATH"
     )
+    parser.add_argument(
+        "--datahub-venv", help="DataHub's venv (created with acryl-datahub[postgres] when missing)"
+    )
+    parser.add_argument("--whole-only", action="store_true", help="only the whole-process figures")
+    parser.add_argument("--in-process-only", action="store_true", help="skip the whole-process figures")
+    parser.add_argument(
+        "--growth", action="store_true", help="dry runs of 2,000 and 10,000 tables side by side (PostgreSQL)"
+    )
+    parser.add_argument("--compare-root", help="also time the dry run of this checkout's extractor (d0)")
+    parser.add_argument("--keep-output", help="keep one dry run's JSON and content hash in this folder")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -390,20 +606,37 @@ def main() -> None:
             src["host"], src["port"] = proxy.host, proxy.port
         config = {"source": src, "filters": {"schemas": {"include": info["schemas"]}}}
         password = info["password"]
-        results = {"floor": measure("floor", config, password, args.repeat)}
-        results["ours"] = measure("ours", config, password, args.repeat)
-        results["multi"] = measure("multi", config, password, 1)
-        if not args.skip_baseline:
-            results["baseline"] = measure("baseline", config, password, 1)
-        if args.datahub:
-            peer = measure("datahub", config, password, 1)
-            if peer.get("skipped"):
-                print(
-                    "DataHub (acryl-datahub) is not installed, or the source is not PostgreSQL: peer skipped"
-                )
-            else:
-                results["datahub"] = peer
-        report(args, info["server"], results)
+        results: dict[str, dict[str, Any]] = {}
+        if not args.whole_only:
+            results["floor"] = measure("floor", config, password, args.repeat)
+            results["ours"] = measure("ours", config, password, args.repeat)
+            results["multi"] = measure("multi", config, password, 1)
+            if not args.skip_baseline:
+                results["baseline"] = measure("baseline", config, password, 1)
+            report(args, info["server"], results)
+        else:
+            print(
+                f"\n{info['server']}: {args.tables} tables x {args.columns} columns in {args.schemas} schemas"
+            )
+        if not args.in_process_only:
+            whole = measure_whole(config, password, args)
+            report_whole(whole, results.get("ours"))
+        if args.growth and args.technology == "postgresql":
+            large_tables = 10_000 if args.tables < 10_000 else args.tables * 5
+            pg = info["handle"]
+            pg.create_database("bench_large")
+            generate(
+                "postgresql",
+                pg,
+                "bench_large",
+                tables=large_tables,
+                columns=args.columns,
+                schemas=args.schemas,
+            )
+            pg.execute("bench_large", "ANALYZE")
+            large = {**config, "source": {**config["source"], "database": "bench_large"}}
+            growth = measure_growth(config, large, password, args.repeat)
+            report_growth(growth, args.tables, large_tables)
 
 
 def report(args: argparse.Namespace, server: str, results: dict[str, dict[str, Any]]) -> None:
@@ -415,17 +648,16 @@ def report(args: argparse.Namespace, server: str, results: dict[str, dict[str, A
     )
     labels = {
         "floor": "(c) floor: one raw catalog query",
-        "ours": "(a) ours: the extractor",
+        "ours": "(a) ours: the extractor (in process)",
         "multi": "    SQLAlchemy multi-reflection",
         "baseline": "(b) per-table Inspector baseline",
-        "datahub": "    DataHub postgres source (process)",
     }
     for key, label in labels.items():
         if key in results:
             r = results[key]
             print(
                 f"  {label:<36} {r['seconds']:8.3f} s   peak {r['peak_mb']:6.0f} MB"
-                f"   ({str(r['columns']) + ' columns' if r['columns'] else 'whole process, wall time'})"
+                f"   ({r['columns']} columns)"
             )
     a, c = results["ours"]["seconds"], results["floor"]["seconds"]
     print(f"  a/c = {a / c:.2f}  (goal: within 3)")

@@ -8,6 +8,14 @@ building the JSON batches, hashing, httpx and response parsing. Printed: objects
 client's CPU share of the wall time, the simulator's own handling time, and memory (peak RSS over the
 model's RSS, next to the largest batch). Goals (issue 4): client share < 1/4 of the wall time; memory
 bounded by one batch plus the extracted model.
+
+    .venv/bin/python bench/push.py --whole-process [--columns 200000] [--repeat 3]
+
+`--whole-process` (issue 13) creates the same catalog in a throwaway PostgreSQL instead and runs the
+extractor's command line on it, each run its own process: the import run (extract + push to the
+simulator, reset before each run) alternating with the dry run (`--dry-run --output FILE`). Printed, as
+medians: wall clock, CPU and peak RSS of each process (from `os.wait4`), the simulator's own handling
+time and requests, and the ratio import/dry run (goal: <= 2).
 """
 
 from __future__ import annotations
@@ -97,6 +105,111 @@ def timed_push(
     }
 
 
+def _whole_process(argv: list[str], env: dict[str, str]) -> dict[str, float]:
+    """One command to its end: wall clock, CPU (user + system) and peak RSS of the child process."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{argv} failed:\n{errors.read().decode(errors='replace')[-3000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def whole_process_import(columns: int, per_table: int, repeat: int) -> int:
+    """The command line's import run and dry run on `build_model`'s catalog, created in PostgreSQL."""
+    import statistics
+    import tempfile
+
+    from connector_testbed.postgres import PostgresServer
+
+    metadata = build_model(columns, per_table)
+    command = Path(sys.executable).with_name("online-connector-extract")
+    runs: dict[str, list[dict[str, float]]] = {"dry": [], "import": []}
+    with (
+        PostgresServer(settings={"max_locks_per_transaction": "512"}) as pg,
+        SimulatorServer(mode="process") as sim,
+        tempfile.TemporaryDirectory(prefix="olc-bench-push-") as tmp,
+    ):
+        pg.create_database("bench")
+        started = time.perf_counter()
+        for schema in metadata.schemas:
+            statements = [f'CREATE SCHEMA "{schema.name}"']
+            for table in schema.tables:
+                qualified = f'"{schema.name}"."{table.name}"'
+                columns_sql = ", ".join(
+                    f'"{c.name}" {c.sql_type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
+                )
+                statements.append(f"CREATE TABLE {qualified} ({columns_sql})")
+                statements.append(f"COMMENT ON TABLE {qualified} IS '{table.comment}'")
+                statements += [
+                    f"COMMENT ON COLUMN {qualified}.\"{c.name}\" IS '{c.comment}'"
+                    for c in table.columns
+                    if c.comment
+                ]
+            pg.execute("bench", ";\n".join(statements))
+        pg.execute("bench", "ANALYZE")
+        counts = metadata.counts()
+        print(
+            f"PostgreSQL catalog: {counts['tables']:,} tables, {counts['columns']:,} columns in "
+            f"{counts['schemas']} schemas (created in {time.perf_counter() - started:.1f}s)"
+        )
+        folder = Path(tmp)
+        source = {"technology": "postgresql", "host": pg.host, "port": pg.port, "database": "bench",
+                  "username": pg.admin_user, "tls": {"mode": "disable"}}  # fmt: skip
+        target = {"apiUrl": sim.url, "workspace": "Demo", "sourceName": "bench"}
+        dry_config, import_config = folder / "dry.json", folder / "import.json"
+        dry_config.write_text(json.dumps({"connection": "bench/push", "source": source}))
+        import_config.write_text(json.dumps({"connection": "bench/push", "source": source, "target": target}))
+        env = {**os.environ, "OLC_SOURCE_PASSWORD": pg.admin_password, "OLC_DATAGALAXY_TOKEN": VALID_TOKEN,
+               "OLC_TERMINATION_MESSAGE_PATH": str(folder / "termination-log")}  # fmt: skip
+        env.pop("OLC_LOG_LEVEL", None)
+        for _ in range(repeat):
+            runs["dry"].append(
+                _whole_process(
+                    [
+                        str(command),
+                        "--config",
+                        str(dry_config),
+                        "--dry-run",
+                        "--output",
+                        str(folder / "out.json"),
+                    ],
+                    env,
+                )
+            )
+            sim.reset()
+            before = sim.stats()
+            figures = _whole_process([str(command), "--config", str(import_config)], env)
+            after = sim.stats()
+            summary = json.loads((folder / "termination-log").read_text())
+            if summary.get("result") != "Succeeded":
+                raise SystemExit(f"import run did not succeed: {summary}")
+            figures["server_s"] = after["serverSeconds"] - before["serverSeconds"]
+            figures["requests"] = after["requests"] - before["requests"]
+            figures["created"] = summary["push"]["created"]
+            runs["import"].append(figures)
+    medians = {
+        name: {k: statistics.median(r[k] for r in found) for k in found[0]} for name, found in runs.items()
+    }
+    dry, imported = medians["dry"], medians["import"]
+    print(f"whole processes, medians of {repeat}:  wall        CPU    peak RSS")
+    for label, r in (("dry run --output FILE", dry), ("import run to the simulator", imported)):
+        print(f"  {label:<30} {r['wall_s']:8.2f} s {r['cpu_s']:8.2f} s {r['peak_mb']:7.0f} MB")
+    print(
+        f"  import run: {imported['created']:,.0f} objects created, {imported['requests']:.0f} requests, "
+        f"simulator handling {imported['server_s']:.2f}s"
+    )
+    print(f"  import/dry run = {imported['wall_s'] / dry['wall_s']:.2f} (goal: <= 2)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,7 +220,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--max-entities", type=int, default=BatchLimits().max_entities, help="per batch")
     parser.add_argument("--max-bytes", type=int, default=BatchLimits().max_bytes, help="per batch")
+    parser.add_argument("--whole-process", action="store_true", help="the command line on a real catalog")
+    parser.add_argument("--repeat", type=int, default=3, help="with --whole-process: alternating rounds")
     args = parser.parse_args()
+    if args.whole_process:
+        return whole_process_import(args.columns, args.columns_per_table, args.repeat)
     limits = BatchLimits(args.max_entities, args.max_bytes)
 
     gc.collect()

@@ -7,8 +7,6 @@ tables by name, columns by ordinal position.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -129,16 +127,22 @@ class SourceMetadata:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """A deep copy as plain dicts and lists (slow on large models: tests and tools only)."""
         document = asdict(self)
         for schema in document["schemas"]:
             for table in schema["tables"]:
                 for column in table["columns"]:
-                    if column["enum_values"] is None:
-                        del column["enum_values"]  # only enum columns carry the key
+                    for name in ABSENT_WHEN_NONE:
+                        if column[name] is None:
+                            del column[name]  # only enum columns carry the key
         return document
 
     def content_hash(self) -> str:
-        """A stable hash of the whole model (same catalog, same hash)."""
-        digest = hashlib.sha256()
-        digest.update(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode())
-        return "sha256:" + digest.hexdigest()
+        """A stable hash of the whole model (same catalog, same hash); see `metadata_json`."""
+        from connector_extractors.metadata_json import content_hash  # noqa: PLC0415 - import cycle
+
+        return content_hash(self)
+
+
+# A column's fields left out of the JSON when they are None (metadata_json cuts them from its bytes too).
+ABSENT_WHEN_NONE = ("enum_values",)

@@ -32,6 +32,8 @@ OPTION_PATTERNS: dict[OptionKind, str] = {
     "identifier": r"^[A-Za-z_][A-Za-z0-9_$]{0,127}$",
 }
 
+_REGEX_SPECIAL = re.compile(r"([.^$*+?()\[\]{}|\\])")
+
 # No allowlist may contain a key with one of these words: connection target, credentials, TLS, login SQL.
 RESERVED_OPTION_WORDS: tuple[str, ...] = (
     "host",
@@ -73,7 +75,7 @@ class OptionRule:
     @property
     def pattern(self) -> str:
         if self.kind == "enum":
-            return "^(" + "|".join(re.escape(c) for c in self.choices) + ")$"
+            return "^(" + "|".join(_REGEX_SPECIAL.sub(r"\\\1", c) for c in self.choices) + ")$"
         return OPTION_PATTERNS[self.kind]
 
     def accepts(self, value: str) -> bool:

@@ -10,7 +10,7 @@ import json
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_BYTES = 4096
 Result = Literal["Succeeded", "PartialSuccess", "Unchanged", "Failed"]  # the summary's wire form
@@ -49,6 +49,10 @@ class PushCounts(BaseModel):
     )
 
 
+def _printable_text(text: str) -> str:
+    return "".join(c if c.isprintable() or c == " " else " " for c in text)
+
+
 class RunSummary(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     v: Literal[1] = 1
@@ -62,6 +66,18 @@ class RunSummary(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     warning_count: int = Field(default=0, alias="warningCount")
     content_hash: str | None = Field(default=None, alias="contentHash")
+
+    @field_validator("message", "error_category", "content_hash")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Server text (database errors, DataGalaxy answers) and a pod's termination message are input:
+        control and format characters (escape sequences, bidi marks, NULs) never reach status or logs."""
+        return None if value is None else _printable_text(value)
+
+    @field_validator("warnings")
+    @classmethod
+    def _printable_warnings(cls, value: list[str]) -> list[str]:
+        return [_printable_text(item) for item in value]
 
     def to_json(self) -> str:
         """Serialise within MAX_BYTES: drops warnings, then shortens the message, as needed."""

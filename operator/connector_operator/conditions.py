@@ -40,6 +40,9 @@ class Reason(StrEnum):
     SECRET_NOT_ALLOWED = "SecretNotAllowed"  # noqa: S105 - a reason, not a secret
     API_HOST_NOT_ALLOWED = "ApiHostNotAllowed"
     TARGET_IN_USE = "TargetInUse"
+    SECRET_VALUE_EMPTY = "SecretValueEmpty"  # noqa: S105 - a reason, not a secret
+    SECRET_ROLE_MISMATCH = "SecretRoleMismatch"  # noqa: S105 - a reason, not a secret
+    SOURCE_HOST_NOT_ALLOWED = "SourceHostNotAllowed"
     IDLE = "Idle"
     RUN_IN_PROGRESS = "RunInProgress"
     TIMEOUT = "Timeout"
@@ -101,7 +104,8 @@ REASONS: tuple[Documented, ...] = (
     Documented(
         Reason.SECRET_NOT_ALLOWED,
         _READY,
-        '`OLC_REQUIRE_SECRET_LABEL=true` and the Secret lacks `connectors.datagalaxy.com/allow-use: "true"`',
+        "`OLC_REQUIRE_SECRET_LABEL=true` and the Secret lacks the label "
+        "`connectors.datagalaxy.com/allow-use` naming its role (`source-password` or `datagalaxy-token`)",
     ),
     Documented(
         Reason.API_HOST_NOT_ALLOWED, _READY, "`target.apiUrl`'s host matches none of `OLC_ALLOWED_API_HOSTS`"
@@ -111,6 +115,17 @@ REASONS: tuple[Documented, ...] = (
         _READY,
         "another connection, created first, names the same target (API URL, workspace, version, source "
         "name); the message names it: one target source belongs to one connection (`target_ownership`)",
+    ),
+    Documented(
+        Reason.SOURCE_HOST_NOT_ALLOWED, _READY, "`source.host` matches none of `OLC_ALLOWED_SOURCE_HOSTS`"
+    ),
+    Documented(
+        Reason.SECRET_VALUE_EMPTY, _READY, "the referenced key is empty; the message names the Secret and key"
+    ),
+    Documented(
+        Reason.SECRET_ROLE_MISMATCH,
+        _READY,
+        "the Secret is labelled for the other role, or one Secret is both the password and the token",
     ),
     Documented(Reason.IDLE, f"`{ConditionType.RUNNING}` False", "no run in progress"),
     Documented(

@@ -26,15 +26,15 @@ def needs_repair(state: OperatorState, cronjob: dict[str, Any], deleted: bool) -
     desired = state.cronjob_desired.get(found[2])
     if desired is None:
         return False  # not ours to compare yet (or removed on purpose)
-    if not state.repair_allowed(found[2]):
-        return False  # repaired moments ago: never a write loop, whatever the server normalises
-    if deleted:
-        return True
     annotations = (cronjob.get("metadata") or {}).get("annotations") or {}
     wanted = desired["metadata"]["annotations"][naming.SPEC_HASH_ANNOTATION]
-    if annotations.get(naming.SPEC_HASH_ANNOTATION) != wanted:
-        return True
-    return bool(owned.differences(desired["spec"], cronjob.get("spec") or {}, "spec"))
+    changed = (
+        deleted
+        or annotations.get(naming.SPEC_HASH_ANNOTATION) != wanted
+        or bool(owned.differences(desired["spec"], cronjob.get("spec") or {}, "spec"))
+    )
+    # At most one repair per connection and minute: never a write loop, whatever the server normalises.
+    return changed and state.repair_allowed(found[2])
 
 
 def repair(state: OperatorState, cronjob: dict[str, Any], lookup: SecretLookup) -> None:

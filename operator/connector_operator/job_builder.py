@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from connector_extractors.errors import EXIT_CODES, NON_RETRYABLE
-from connector_extractors.run_config import ENV_DATAGALAXY_TOKEN, ENV_RUN_CONFIG, ENV_SOURCE_PASSWORD
+from connector_extractors.run_config import (
+    ENV_DATAGALAXY_TOKEN,
+    ENV_RUN_CONFIG,
+    ENV_SOURCE_CA,
+    ENV_SOURCE_PASSWORD,
+)
 from connector_operator import naming
 from connector_operator.models import GROUP, KIND, VERSION, OnlineConnectionSpec
 from connector_operator.run_config_render import render, render_json, target_key
@@ -82,6 +87,9 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
                 "valueFrom": {"secretKeyRef": {"name": password.name, "key": password.key}},
             }
         )
+    ca = spec.source.tls.ca_secret_ref
+    if ca is not None:
+        env.append({"name": ENV_SOURCE_CA, "valueFrom": {"secretKeyRef": {"name": ca.name, "key": ca.key}}})
     token = spec.target.token_secret_ref
     env.append(
         {"name": ENV_DATAGALAXY_TOKEN, "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}
@@ -89,12 +97,22 @@ def _env(spec: OnlineConnectionSpec, config_json: str) -> list[dict[str, Any]]:
     return env
 
 
-def _resources(spec: OnlineConnectionSpec) -> dict[str, Any]:
+def _resources(spec: OnlineConnectionSpec, settings: Settings) -> dict[str, Any]:
+    """The spec's requests/limits, plus the operator's defaults for each resource the spec leaves out.
+
+    A default applies to a resource (cpu, memory, ...) only when the spec names it in neither requests
+    nor limits, so a default can never contradict the spec (a request above a default limit)."""
+    given = {
+        "requests": {str(k): str(v) for k, v in spec.run.resources.requests.items()},
+        "limits": {str(k): str(v) for k, v in spec.run.resources.limits.items()},
+    }
+    named = set(given["requests"]) | set(given["limits"])
     resources: dict[str, Any] = {}
-    if spec.run.resources.requests:
-        resources["requests"] = {str(k): str(v) for k, v in spec.run.resources.requests.items()}
-    if spec.run.resources.limits:
-        resources["limits"] = {str(k): str(v) for k, v in spec.run.resources.limits.items()}
+    for section, values in given.items():
+        defaults = {k: v for k, v in settings.extractor_resources.get(section, {}).items() if k not in named}
+        merged = {**defaults, **values}
+        if merged:
+            resources[section] = merged
     return resources
 
 
@@ -135,7 +153,7 @@ def pod_template(
         "terminationMessagePolicy": "File",
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, private to the pod
     }
-    resources = _resources(spec)
+    resources = _resources(spec, settings)
     if resources:
         container["resources"] = resources
     pod_spec: dict[str, Any] = {

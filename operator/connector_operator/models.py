@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from connector_extractors.run_config import FILE_TECHNOLOGIES, Technology
+from connector_extractors.profiles import PROFILES, option_problems
+from connector_extractors.run_config import FILE_TECHNOLOGIES, Technology, TlsMode
 from connector_extractors.run_summary import PushCounts, RunResult
 from connector_operator import quantities
 
@@ -31,6 +33,10 @@ CATEGORIES = ("datagalaxy",)
 
 
 _CRON_RE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
+# scheme://host[:port][/path]: no user info, query or fragment; host a DNS name or an IPv4 address.
+API_URL_PATTERN = (
+    r"^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[-A-Za-z0-9._~%!$&'()*+,;=:/]*)?$"
+)
 _LOCAL_HTTP_RE = re.compile(r"^http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/.*)?$")
 CEL_FILE_TECHNOLOGIES = "['sqlite', 'duckdb']"
 
@@ -44,6 +50,61 @@ _QUANTITY_PATTERN = (
 def _rules(*rules: dict[str, str]) -> dict[str, Any]:
     """The `x-kubernetes-validations` extension (CEL) for a model's JSON schema."""
     return {"x-kubernetes-validations": list(rules)}
+
+
+def _cel_list(items: Any) -> str:
+    return "[" + ", ".join(f"'{item}'" for item in items) + "]"
+
+
+def _option_rules() -> list[dict[str, str]]:
+    """CEL rules of `source.options`, generated from the technology profiles (the extractor's allowlists)."""
+    rules = []
+    for technology, profile in PROFILES.items():
+        allowed = profile.option_names
+        check = f"self.options.all(k, k in {_cel_list(allowed)})" if allowed else "size(self.options) == 0"
+        rules.append(
+            {
+                "rule": f"self.technology != '{technology}' || !has(self.options) || {check}",
+                "message": f"source.options: {technology} allows only "
+                + (", ".join(allowed) if allowed else "no options")
+                + " (host, port, database, user, credentials and TLS have their own fields)",
+                "fieldPath": ".options",
+                "reason": "FieldValueForbidden",
+            }
+        )
+    by_value: dict[tuple[str, str], list[str]] = {}
+    for technology, profile in PROFILES.items():
+        for option in profile.options:
+            by_value.setdefault((option.name, option.pattern), []).append(technology)
+    for (name, pattern), technologies in sorted(by_value.items()):
+        escaped = pattern.replace("\\", "\\\\")
+        rules.append(
+            {
+                "rule": f"!(self.technology in {_cel_list(technologies)}) || !has(self.options) || "
+                f"!('{name}' in self.options) || self.options['{name}'].matches('{escaped}')",
+                "message": f"source.options.{name} must match {pattern}",
+                "fieldPath": ".options",
+                "reason": "FieldValueInvalid",
+            }
+        )
+    for technology, profile in PROFILES.items():
+        if not profile.file_based and set(profile.tls_modes) != {
+            "verify-full",
+            "verify-ca",
+            "require",
+            "disable",
+        }:
+            rules.append(
+                {
+                    "rule": f"self.technology != '{technology}' || !has(self.tls) || !has(self.tls.mode) || "
+                    f"self.tls.mode in {_cel_list(profile.tls_modes)}",
+                    "message": f"source.tls.mode for {technology} must be one of "
+                    + ", ".join(profile.tls_modes),
+                    "fieldPath": ".tls.mode",
+                    "reason": "FieldValueInvalid",
+                }
+            )
+    return rules
 
 
 class _Model(BaseModel):
@@ -71,6 +132,24 @@ class SecretKeyRef(_Model):
     key: SecretKey = Field(description="Key inside the Secret's data that holds the value.")
 
 
+class SourceTls(_Model):
+    """TLS towards the source database: required by default."""
+
+    mode: TlsMode = Field(
+        default="require",
+        description=(
+            "require (default): encrypted, and PostgreSQL never answers a clear-text password request; "
+            "verify-ca / verify-full: the certificate is also checked against caSecretRef (or the system's "
+            "CAs), verify-full checks the host name too; disable: the explicit opt-out (not recommended)."
+        ),
+    )
+    ca_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        exclude=True,  # reaches the Job as OLC_SOURCE_CA (secretKeyRef), not in the run configuration
+        description="Secret key holding the PEM certificates of the CA that signs the source's certificate.",
+    )
+
+
 class Source(_Model):
     """The database to read metadata from."""
 
@@ -94,6 +173,7 @@ class Source(_Model):
                 "fieldPath": ".username",
                 "reason": "FieldValueRequired",
             },
+            *_option_rules(),
         )
     )
 
@@ -127,18 +207,12 @@ class Source(_Model):
         default_factory=dict,
         max_length=32,
         description=(
-            "Driver-specific connection options (for example sslmode: require). "
-            "Options that look like secrets (password, token, ...) are refused."
-        ),
-        json_schema_extra=_rules(
-            {
-                "rule": "self.all(k, size(k) <= 64 && !(k.lowerAscii().contains('password') || "
-                "k.lowerAscii().contains('secret') || k.lowerAscii().contains('token')))",
-                "message": "source.options must not hold secrets (no password, secret or token keys) "
-                "and keys are at most 64 characters",
-            }
+            "Driver options from the technology's allowlist (docs/security.md), for example "
+            "keepalives_idle: '30' or, for Snowflake, warehouse and role. Where to connect, credentials, "
+            "TLS and anything that runs SQL at login are never options."
         ),
     )
+    tls: SourceTls = Field(default_factory=SourceTls, description="TLS to the source (required by default).")
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> Source:
@@ -151,14 +225,15 @@ class Source(_Model):
             raise ValueError("source.username is required when source.passwordSecretRef is set")
         return self
 
-    @field_validator("options")
-    @classmethod
-    def _no_secret_options(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            lowered = key.lower()
-            if len(key) > 64 or any(word in lowered for word in ("password", "secret", "token")):
-                raise ValueError(f"source.options must not hold secrets or overlong keys: {key!r}")
-        return value
+    @model_validator(mode="after")
+    def _allowed_options(self) -> Source:
+        problems = option_problems(self.technology, self.options)
+        if problems:
+            raise ValueError("; ".join(problems))
+        modes = PROFILES[self.technology].tls_modes
+        if self.tls.mode not in modes:
+            raise ValueError(f"source.tls.mode for {self.technology} must be one of {', '.join(modes)}")
+        return self
 
 
 class Target(_Model):
@@ -167,17 +242,23 @@ class Target(_Model):
     api_url: str = Field(
         min_length=1,
         max_length=2048,
-        pattern=r"^https?://[^\s]+$",
+        pattern=API_URL_PATTERN,
         description=(
             "DataGalaxy API base URL, for example https://api.datagalaxy.com/v2. "
-            "Must use https; plain http is only accepted for localhost and 127.0.0.1."
+            "Must use https (plain http only for localhost and 127.0.0.1), with a valid host and port "
+            "and no user info, query or fragment."
         ),
         json_schema_extra=_rules(
             {
                 "rule": "self.startsWith('https://') || "
                 "self.matches('^http://(localhost|127\\\\.0\\\\.0\\\\.1)(:[0-9]+)?(/.*)?$')",
                 "message": "target.apiUrl must use https (http is only allowed for localhost and 127.0.0.1)",
-            }
+            },
+            {
+                "rule": "isURL(self) && (url(self).getPort() == '' || "
+                "(int(url(self).getPort()) >= 1 && int(url(self).getPort()) <= 65535))",
+                "message": "target.apiUrl must be a URL with a valid host and a port between 1 and 65535",
+            },
         ),
     )
     token_secret_ref: SecretKeyRef = Field(
@@ -206,11 +287,20 @@ class Target(_Model):
 
     @field_validator("api_url")
     @classmethod
-    def _https_only(cls, value: str) -> str:
+    def _strict_url(cls, value: str) -> str:
         if not (value.startswith("https://") or _LOCAL_HTTP_RE.match(value)):
             raise ValueError(
                 "target.apiUrl must use https (http is only allowed for localhost and 127.0.0.1)"
             )
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            raise ValueError("target.apiUrl must not carry user info (user:password@)")
+        if not parts.hostname or port in {-1, 0}:
+            raise ValueError("target.apiUrl must have a valid host and a port between 1 and 65535")
         return value
 
 
@@ -344,6 +434,19 @@ class Run(_Model):
 class OnlineConnectionSpec(_Model):
     """An online connection: a source database whose metadata is imported into DataGalaxy."""
 
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            {
+                "rule": "!has(self.source.passwordSecretRef) || "
+                "self.source.passwordSecretRef.name != self.target.tokenSecretRef.name",
+                "message": "target.tokenSecretRef and source.passwordSecretRef must name different Secrets "
+                "(a Secret serves one role only)",
+                "fieldPath": ".target.tokenSecretRef.name",
+                "reason": "FieldValueInvalid",
+            }
+        )
+    )
+
     source: Source = Field(description="The source database.")
     target: Target = Field(description="The DataGalaxy target.")
     filters: Filters = Field(default_factory=Filters, description="Schema and table filters.")
@@ -360,6 +463,18 @@ class OnlineConnectionSpec(_Model):
         default=False,
         description="Fail the run instead of reporting a partial success when some objects fail.",
     )
+
+    @field_validator("target")
+    @classmethod
+    def _one_role_per_secret(cls, target: Target, info: ValidationInfo) -> Target:
+        source = info.data.get("source")
+        password = source.password_secret_ref if isinstance(source, Source) else None
+        if password is not None and password.name == target.token_secret_ref.name:
+            raise ValueError(
+                "target.tokenSecretRef and source.passwordSecretRef must name different Secrets "
+                "(a Secret serves one role only)"
+            )
+        return target
 
 
 # --- status -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The operator's in-memory index of Secrets: key names and labels only, never values.
+"""The operator's in-memory index of Secrets: key names, empty keys and labels only, never values.
 
 kopf keeps the index (fed by the Secret watch); readiness rules look Secrets up through the
 `SecretLookup` built here, so they never call the API server.
@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector_operator.secrets_check import SecretInfo, SecretLookup
+from connector_operator.secrets_check import SecretInfo, SecretLookup, secret_info
 
 
 def entry(
     namespace: str | None, name: str, body: Mapping[str, Any], labels: Mapping[str, str]
 ) -> dict[tuple[str | None, str], SecretInfo]:
-    keys = frozenset((body.get("data") or {}).keys()) | frozenset((body.get("stringData") or {}).keys())
-    return {(namespace, name): SecretInfo(keys=keys, labels=dict(labels))}
+    info = secret_info(body)  # values are measured (empty or not) and dropped here
+    return {(namespace, name): SecretInfo(keys=info.keys, labels=dict(labels), empty_keys=info.empty_keys)}
 
 
 def lookup(index: Mapping[Any, Any] | None, namespace: str | None) -> SecretLookup:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-DEFAULT_EXTRACTOR_IMAGE = "ghcr.io/datagalaxy-community/online-connector-extractor:0.1.0"
+# The chart's `image.extractor.repository` with its appVersion (a unit test keeps the two equal).
+DEFAULT_EXTRACTOR_IMAGE = "ghcr.io/datagalaxy/online-connector-extractor:0.1.0"
+# Requests/limits of every extractor container unless a connection's spec.run.resources says otherwise
+# (the chart's `extractor.resources`, passed as OLC_EXTRACTOR_RESOURCES JSON).
+DEFAULT_EXTRACTOR_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"memory": "1Gi"},
+}
+
+
+def _resources(text: str) -> dict[str, dict[str, str]]:
+    if not text:
+        return DEFAULT_EXTRACTOR_RESOURCES
+    loaded = json.loads(text)
+    return {
+        section: {str(k): str(v) for k, v in (loaded.get(section) or {}).items()}
+        for section in ("requests", "limits")
+    }
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -19,6 +37,10 @@ class Settings:
     extractor_service_account: str | None = None
     require_secret_label: bool = False
     allowed_api_hosts: tuple[str, ...] = ()
+    allowed_source_hosts: tuple[str, ...] = ()
+    extractor_resources: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: DEFAULT_EXTRACTOR_RESOURCES
+    )
     watch_namespaces: tuple[str, ...] = ()
     metrics_port: int = 9090
     liveness: str = "http://0.0.0.0:8080/healthz"
@@ -33,6 +55,8 @@ class Settings:
             extractor_service_account=env.get("OLC_EXTRACTOR_SERVICE_ACCOUNT") or None,
             require_secret_label=env.get("OLC_REQUIRE_SECRET_LABEL", "").lower() == "true",
             allowed_api_hosts=_split(env.get("OLC_ALLOWED_API_HOSTS", "")),
+            allowed_source_hosts=_split(env.get("OLC_ALLOWED_SOURCE_HOSTS", "")),
+            extractor_resources=_resources(env.get("OLC_EXTRACTOR_RESOURCES", "")),
             watch_namespaces=_split(env.get("OLC_WATCH_NAMESPACES", "")),
             metrics_port=int(env.get("OLC_METRICS_PORT") or 9090),
             liveness=env.get("OLC_LIVENESS", "http://0.0.0.0:8080/healthz"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -136,12 +137,40 @@ OPERATOR_NEEDS = [
     (GROUP, "onlineconnections/finalizers", ["update"]),
     ("batch", "jobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("batch", "cronjobs", ["get", "list", "watch", "create", "delete", "patch"]),
-    ("", "pods", ["get", "list", "watch"]),
-    ("", "pods/log", ["get"]),
-    ("", "secrets", ["get", "list", "watch"]),
+    ("", "pods", ["list"]),
+    ("", "secrets", ["list", "watch"]),
     ("", "events", ["create", "patch"]),
     ("events.k8s.io", "events", ["create", "patch"]),
 ]
+CLUSTER_NEEDS = [
+    ("apiextensions.k8s.io", "customresourcedefinitions", ["get", "list", "watch"]),
+    ("", "namespaces", ["list", "watch"]),
+]
+
+
+def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def intended(*needs: list[tuple[str, str, list[str]]]) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for need in needs for g, r, verbs in need for v in verbs}
+
+
+def test_rendered_rbac_equals_the_intended_list(defaults: list[Doc], namespaced: list[Doc]) -> None:
+    """Issue 10: no `secrets get`, `pods/log` or `pods get/watch` (unused; CronJobs are watched now)."""
+    cluster_wide = one(defaults, "ClusterRole", "-operator")
+    assert granted(cluster_wide["rules"]) == intended(OPERATOR_NEEDS, CLUSTER_NEEDS)
+    for ns in ("team-a", "team-b"):
+        assert granted(one(namespaced, "Role", "-operator", namespace=ns)["rules"]) == intended(
+            OPERATOR_NEEDS
+        )
+    assert granted(one(namespaced, "ClusterRole", "-operator-discovery")["rules"]) == intended(CLUSTER_NEEDS)
 
 
 def test_cluster_wide_rbac_grants_what_the_operator_needs_and_no_more(defaults: list[Doc]) -> None:
@@ -255,8 +284,18 @@ def test_pod_disruption_budget_never_blocks_drains(defaults: list[Doc]) -> None:
     assert pdb["spec"]["selector"] == one(defaults, "Deployment")["spec"]["selector"]
 
 
+def test_network_policies_are_on_by_default_and_never_open_private_ranges(defaults: list[Doc]) -> None:
+    one(defaults, "NetworkPolicy", "-operator", namespace=NAMESPACE)
+    extractor = one(defaults, "NetworkPolicy", "-extractor", namespace=NAMESPACE)["spec"]
+    to_datagalaxy = extractor["egress"][1]
+    assert [p["port"] for p in to_datagalaxy["ports"]] == [443]
+    (peer,) = to_datagalaxy["to"]
+    assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} <= set(peer["ipBlock"]["except"])
+    assert len(extractor["egress"]) == 2  # DNS and DataGalaxy: no source until one is listed
+
+
 def test_network_policies(helm: Helm, defaults: list[Doc]) -> None:
-    assert not find(defaults, "NetworkPolicy")
     docs = helm.template(
         {
             "watch": {"namespaces": ["team-a"]},
@@ -274,6 +313,7 @@ def test_network_policies(helm: Helm, defaults: list[Doc]) -> None:
     assert operator["spec"]["policyTypes"] == ["Ingress", "Egress"]
     api = operator["spec"]["egress"][1]
     assert api["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+    assert find(docs, "NetworkPolicy", "-extractor", namespace=NAMESPACE)
     extractor = one(docs, "NetworkPolicy", "-extractor", namespace="team-a")
     spec = extractor["spec"]
     assert spec["ingress"] == []
@@ -340,6 +380,10 @@ def test_the_environment_is_what_the_operator_reads(helm: Helm) -> None:
     assert settings.liveness == "http://0.0.0.0:8080/healthz"
     assert settings.standalone is False
     assert settings.peering == "olc"
+    assert settings.extractor_resources == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "1Gi"},
+    }
     disabled = Settings.from_env(env_of(helm.template({"metrics": {"enabled": False}})))
     assert disabled.metrics_port < 0, "metrics.enabled=false must not start a metrics server"
 
@@ -348,7 +392,25 @@ def test_extractor_network_policy_selects_the_pods_the_operator_labels(helm: Hel
     from connector_operator.naming import labels
 
     docs = helm.template({"watch": {"namespaces": ["team-a"]}, "networkPolicy": {"enabled": True}})
-    selector = one(docs, "NetworkPolicy", "-extractor")["spec"]["podSelector"]["matchLabels"]
+    selector = one(docs, "NetworkPolicy", "-extractor", namespace="team-a")["spec"]["podSelector"][
+        "matchLabels"
+    ]
     for mode in ("import", "test"):
         pod_labels = labels("shop", "uid-1", mode, "manual")
         assert selector.items() <= pod_labels.items(), (selector, pod_labels)
+
+
+def test_one_default_extractor_image_for_the_chart_and_the_operator(defaults: list[Doc]) -> None:
+    from connector_operator.settings import DEFAULT_EXTRACTOR_IMAGE, DEFAULT_EXTRACTOR_RESOURCES
+
+    assert env_of(defaults)["OLC_EXTRACTOR_IMAGE"] == DEFAULT_EXTRACTOR_IMAGE
+    assert env_of(defaults)["OLC_EXTRACTOR_RESOURCES"] == json.dumps(
+        DEFAULT_EXTRACTOR_RESOURCES, separators=(",", ":"), sort_keys=True
+    )
+
+
+def test_the_source_host_allowlist_reaches_the_operator(helm: Helm) -> None:
+    from connector_operator.settings import Settings
+
+    docs = helm.template({"security": {"allowedSourceHosts": ["10.0.0.0/8", "*.db.svc"]}})
+    assert Settings.from_env(env_of(docs)).allowed_source_hosts == ("10.0.0.0/8", "*.db.svc")

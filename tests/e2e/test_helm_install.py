@@ -158,8 +158,8 @@ def test_an_unlabelled_secret_is_not_used(
     refused_run(control_plane, ns, "unlabelled")
 
     # Labelling the Secrets (an explicit opt-in) makes the same connection Ready.
-    for secret in ("plain-shop-db", "plain-dg-token"):
-        control_plane.kubectl("label", "secret", secret, "-n", ns, f"{ALLOW}=true")
+    for secret, role in (("plain-shop-db", "source-password"), ("plain-dg-token", "datagalaxy-token")):
+        control_plane.kubectl("label", "secret", secret, "-n", ns, f"{ALLOW}={role}")
     wait_for(
         lambda: (
             (condition(get_connection(control_plane, ns, "unlabelled"), "Ready") or {}).get("status")

@@ -143,8 +143,7 @@ def test_the_operator_account_has_what_it_needs_where_it_watches(
         ("delete", "jobs.batch"),
         ("create", "cronjobs.batch"),
         ("patch", "cronjobs.batch"),
-        ("watch", "pods"),
-        ("get", "pods/log"),
+        ("list", "pods"),
         ("watch", "secrets"),
         ("create", "events"),
         ("create", "events.events.k8s.io"),
@@ -159,6 +158,10 @@ def test_the_operator_account_has_what_it_needs_where_it_watches(
         ("update", "secrets"),
         ("delete", "secrets"),
         ("create", "pods"),
+        # Issue 10: granted once, never used.
+        ("get", "secrets"),
+        ("get", "pods/log"),
+        ("watch", "pods"),
         ("create", "rolebindings.rbac.authorization.k8s.io"),
         ("create", "serviceaccounts/token"),
     ]:

@@ -117,8 +117,8 @@ def test_secret_label_and_api_host_policies(
     patch = {"spec": {"target": {"apiUrl": "https://api.datagalaxy.com/v2"}}}
     cp.kubectl("patch", "olc", "policy", "-n", ns, "--type=merge", "-p", json.dumps(patch))
     wait_for(lambda: ready_reason(cp, ns, "policy") == ("False", "SecretNotAllowed"), what="SecretNotAllowed")
-    for secret in ("dg-token", "db-credentials"):
-        cp.kubectl("label", "secret", secret, "-n", ns, "connectors.datagalaxy.com/allow-use=true")
+    for secret, role in (("dg-token", "datagalaxy-token"), ("db-credentials", "source-password")):
+        cp.kubectl("label", "secret", secret, "-n", ns, f"connectors.datagalaxy.com/allow-use={role}")
     wait_for(lambda: ready_reason(cp, ns, "policy") == ("True", "Configured"), what="Ready after labelling")
 
 

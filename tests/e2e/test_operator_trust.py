@@ -140,8 +140,10 @@ def test_a_pod_the_job_does_not_control_is_not_believed(scenario: Scenario, edit
     value = "forged-pod-request"
     job_name = naming.run_job_name("shop", uid, value)
     message = summary(result="Succeeded", message="forged", counts={"tables": 9999}, contentHash="forged")
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "forged-pod"}, **pod_template(message)}
-    pod["metadata"]["labels"] = {"batch.kubernetes.io/job-name": job_name, "job-name": job_name}
+    labels = {"batch.kubernetes.io/job-name": job_name, "job-name": job_name}
+    template = pod_template(message, labels=labels)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "forged-pod", **template["metadata"]}}
+    pod["spec"] = template["spec"]
     as_editor(scenario.cp, scenario.ns, "create", "-f", "-", input=manifest(pod))
     scenario.request(value=value)
     record = scenario.wait_run(value)

@@ -88,12 +88,13 @@ def secret(name: str, data: dict[str, str], *, labels: dict[str, str] | None = N
 def connection_secrets(password: str, token: str, *, labelled: bool = False, prefix: str = "") -> list[Doc]:
     """The two Secrets a `connection()` references: the source password and the DataGalaxy token.
 
-    `labelled` adds the opt-in label that `security.requireSecretLabel` asks for; `prefix` renames both.
+    `labelled` adds the role labels that `security.requireSecretLabel` asks for; `prefix` renames both.
     """
-    labels = {ALLOW_USE: "true"} if labelled else None
+    as_password = {ALLOW_USE: "source-password"} if labelled else None
+    as_token = {ALLOW_USE: "datagalaxy-token"} if labelled else None
     return [
-        secret(f"{prefix}{PASSWORD_SECRET}", {"password": password}, labels=labels),
-        secret(f"{prefix}{TOKEN_SECRET}", {"token": token}, labels=labels),
+        secret(f"{prefix}{PASSWORD_SECRET}", {"password": password}, labels=as_password),
+        secret(f"{prefix}{TOKEN_SECRET}", {"token": token}, labels=as_token),
     ]
 
 

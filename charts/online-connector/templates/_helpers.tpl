@@ -56,7 +56,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Namespaces whose extractor pods get a NetworkPolicy. */}}
 {{- define "olc.extractorPolicyNamespaces" -}}
-{{- .Values.networkPolicy.extractor.namespaces | default .Values.watch.namespaces | default list | uniq | toJson -}}
+{{- concat (.Values.networkPolicy.extractor.namespaces | default .Values.watch.namespaces | default list) (list .Release.Namespace) | uniq | toJson -}}
 {{- end -}}
 
 {{/* repository:tag or repository@digest; the tag defaults to the chart's appVersion. */}}
@@ -89,18 +89,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["connectors.datagalaxy.com"]
   resources: ["onlineconnections/finalizers"]
   verbs: ["update"]
+# Only what the operator's code calls (kube.py, kopf's watches and indexes); `online-connector logs`
+# reads pod logs with the user's own credentials, not the operator's.
 - apiGroups: ["batch"]
-  resources: ["jobs", "cronjobs"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
+# CronJobs are watched too (cronjob_watch: a deleted or altered owned CronJob is repaired).
+- apiGroups: ["batch"]
+  resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
-- apiGroups: [""]
-  resources: ["pods/log"]
-  verbs: ["get"]
+  verbs: ["list"]
+# Secrets are watched to learn key names, empty keys and labels, and to re-check readiness when they
+# change; no value is kept (docs/security.md). No `get`: the operator never reads one Secret by name.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -121,7 +121,9 @@ def test_internal_errors_exit_1_without_secrets(
     def boom(*args: object, **kwargs: object) -> object:
         raise RuntimeError("bug while holding hunter2-secret")
 
-    monkeypatch.setattr(entry, "extract", boom)
+    from connector_extractors import extract as extract_module  # imported by the entry point when used
+
+    monkeypatch.setattr(extract_module, "extract", boom)
     config = write_config(tmp_path, {"source": {"technology": "sqlite", "path": str(sqlite_db)}})
     assert entry.main(["--config", str(config), "--dry-run"]) == 1
     text = env.read_text()

@@ -192,3 +192,14 @@ def test_entry_point_rejects_a_bad_token_at_once_and_never_writes_it(
     seen = termination.read_text() + "".join(capsys.readouterr())
     assert "Secr3t" not in seen
     assert "€" not in seen
+
+
+def test_summaries_never_carry_control_characters_either_way() -> None:
+    written = RunSummary(result="Failed", message="workspace \x1b[2Jgone\u202e", warnings=["a\x00b"])
+    assert "\x1b" not in written.message
+    assert "\u202e" not in written.message
+    assert written.warnings == ["a b"]
+    # What the operator reads back from a pod (input, not truth) is cleaned the same way.
+    read = RunSummary.from_termination_message('{"result": "Failed", "message": "x\\u001b[31my"}')
+    assert read is not None
+    assert read.message == "x [31my"

@@ -524,3 +524,12 @@ def test_a_schedule_broken_by_an_edit_removes_the_old_cronjob(world: World) -> N
         "no stale schedule keeps firing"
     )
     assert "nextScheduledRun" not in world.status()
+
+
+def test_events_without_drift_do_not_use_up_the_repair_allowance(world: World) -> None:
+    world.connection(schedule={"cron": "0 2 * * *"})
+    key = ("cronjob", NS, naming.cronjob_name("shop"))
+    unchanged = world.kube.get(*key) or {}
+    for _ in range(3):  # status updates by the CronJob controller
+        assert not cronjob_watch.needs_repair(world.state, unchanged, deleted=False)
+    assert cronjob_watch.needs_repair(world.state, unchanged, deleted=True)

@@ -28,7 +28,7 @@ def spec(**overrides: Any) -> OnlineConnectionSpec:
             "database": "sales",
             "username": "reader",
             "passwordSecretRef": {"name": "db", "key": "password"},
-            "options": {"sslmode": "require"},
+            "options": {"keepalives_idle": "60"},
         },
         "target": {
             "apiUrl": "https://api.datagalaxy.com/v2",
@@ -74,7 +74,8 @@ def test_import_job_shape() -> None:
     assert main["image"] == "example.org/extractor:9"
     assert main["command"] == ["online-connector-extract"]
     assert main["args"] == []
-    assert main["resources"] == {"limits": {"memory": "512Mi"}}
+    # The operator's defaults fill in only the resources the spec leaves out (here cpu).
+    assert main["resources"] == {"requests": {"cpu": "100m"}, "limits": {"memory": "512Mi"}}
     assert main["terminationMessagePath"] == "/dev/termination-log"
 
 
@@ -106,7 +107,7 @@ def test_secrets_only_by_reference_and_config_is_a_run_config() -> None:
     assert config.mode == "import"
     assert config.connection == "team-a/sales-db"
     assert config.source.host == "db.example.com"
-    assert config.source.options == {"sslmode": "require"}
+    assert config.source.options == {"keepalives_idle": "60"}
     assert config.target is not None
     assert config.target.source_name == "Sales DB"
     assert config.previous_content_hash == "abc"
@@ -156,7 +157,7 @@ def test_job_names_are_deterministic_and_short() -> None:
 def test_no_service_account_setting_means_no_service_account_name() -> None:
     job = build_job(CONNECTION, spec(), Settings(), mode="import", request="r")
     assert "serviceAccountName" not in job["spec"]["template"]["spec"]
-    assert container(job)["image"].startswith("ghcr.io/datagalaxy-community/online-connector-extractor:")
+    assert container(job)["image"].startswith("ghcr.io/datagalaxy/online-connector-extractor:")
 
 
 def test_cronjob_shape() -> None:
@@ -193,3 +194,11 @@ def test_cronjob_hash_changes_with_the_spec() -> None:
     assert a["metadata"]["annotations"][key] != b["metadata"]["annotations"][key]
     again = build_cronjob(CONNECTION, spec(schedule={"cron": "@daily"}), SETTINGS, ready=True)
     assert a == again
+
+
+def test_default_resources_apply_when_the_spec_names_none() -> None:
+    job = build_job(CONNECTION, spec(run={}), SETTINGS, mode="import", request="r1")
+    assert container(job)["resources"] == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"memory": "1Gi"},
+    }

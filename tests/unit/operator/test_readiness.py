@@ -25,7 +25,8 @@ SPEC: dict[str, Any] = {
         "sourceName": "S",
     },
 }
-LABELLED = {ALLOW_USE_LABEL: "true"}
+AS_PASSWORD = {ALLOW_USE_LABEL: "source-password"}
+AS_TOKEN = {ALLOW_USE_LABEL: "datagalaxy-token"}
 
 
 def secrets(**found: SecretInfo) -> Any:
@@ -61,10 +62,10 @@ def test_invalid_spec_names_the_field() -> None:
 
 
 def test_secret_label_required() -> None:
-    lookup = secrets(db=SecretInfo(frozenset({"password"}), LABELLED), dg=SecretInfo(frozenset({"token"})))
+    lookup = secrets(db=SecretInfo(frozenset({"password"}), AS_PASSWORD), dg=SecretInfo(frozenset({"token"})))
     assert evaluate(SPEC, lookup, Settings(require_secret_label=True)).reason == "SecretNotAllowed"
     lookup = secrets(
-        db=SecretInfo(frozenset({"password"}), LABELLED), dg=SecretInfo(frozenset({"token"}), LABELLED)
+        db=SecretInfo(frozenset({"password"}), AS_PASSWORD), dg=SecretInfo(frozenset({"token"}), AS_TOKEN)
     )
     assert evaluate(SPEC, lookup, Settings(require_secret_label=True)).ready
 

@@ -20,7 +20,8 @@ RAW: dict[str, Any] = {
         "database": "sales",
         "username": "reader",
         "passwordSecretRef": {"name": "db", "key": "password"},
-        "options": {"sslmode": "require"},
+        "options": {"keepalives_idle": "60"},
+        "tls": {"mode": "verify-full", "caSecretRef": {"name": "db-ca", "key": "ca.crt"}},
     },
     "target": {
         "apiUrl": "https://api.datagalaxy.com/v2",
@@ -73,7 +74,8 @@ def test_filters_include_strict_and_missing_objects_survive_the_trip() -> None:
 def test_source_and_target_survive_without_secret_references() -> None:
     config = rendered()
     assert config.source.model_dump(by_alias=True, exclude_defaults=True) == {
-        k: v for k, v in RAW["source"].items() if k != "passwordSecretRef"
+        **{k: v for k, v in RAW["source"].items() if k != "passwordSecretRef"},
+        "tls": {"mode": "verify-full"},  # the CA reaches the Job as OLC_SOURCE_CA, not in the configuration
     }
     assert config.target is not None
     assert config.target.model_dump(by_alias=True, exclude_defaults=True) == {
