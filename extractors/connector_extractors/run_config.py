@@ -64,10 +64,12 @@ class TargetConfig(_Model):
     version: str | None = None
     source_name: str = Field(alias="sourceName")
     technology_code: str | None = Field(default=None, alias="technologyCode")
-    # The connection this run pushes for: its UID is the owner marker on the DataGalaxy source
-    # (datagalaxy/ownership.py). Set by the operator; absent for a run by hand, which claims nothing.
-    owner_uid: str | None = Field(default=None, alias="ownerUid")
+    # The connection this run pushes for: cluster id + namespace/name is the owner marker on the
+    # DataGalaxy source (datagalaxy/ownership.py); the UID only recognises the previous version's marker.
+    # Set by the operator; absent for a run by hand, which claims nothing.
+    owner_cluster: str | None = Field(default=None, alias="ownerCluster")
     owner_connection: str | None = Field(default=None, alias="ownerConnection")
+    owner_uid: str | None = Field(default=None, alias="ownerUid")
 
 
 class PatternFilter(_Model):

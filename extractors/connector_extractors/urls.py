@@ -204,4 +204,8 @@ def build_connection(source: SourceConfig, password: str | None, timeouts: Timeo
         **_server_connect_args(driver, timeouts),
         **tls_connect_args(source.technology, source.tls.mode, source_ca_file()),
     }
+    if source.technology in {"mysql", "mariadb"} and password:
+        # PyMySQL encodes a str password as Latin-1 and, for any other character, raises an error that
+        # names the character and its position; MySQL/MariaDB compare the UTF-8 bytes (utf8mb4).
+        connect_args["password"] = password.encode("utf-8")
     return ConnectionSpec(source.technology, url, connect_args, source.host, port)

@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from connector_operator import cronjob_watch, job_events, job_tracking, kopf_tuning, naming, run_requests
 from connector_operator import operator_state as states
+from connector_operator.cluster_identity import kube_system_uid, resolve_cluster_id
 from connector_operator.models import GROUP, PLURAL, VERSION
 from connector_operator.reconcile import reconcile, reevaluate
 from connector_operator.secret_index import entry, lookup
@@ -36,6 +37,7 @@ MANAGED = {naming.MANAGED_BY: naming.MANAGER}
 def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     kopf_tuning.tune(settings)
     state = states.from_memo(memo)
+    state.settings = resolve_cluster_id(state.settings, lambda: kube_system_uid(state.kube))
     state.metrics.serve(state.settings.metrics_port)
 
 

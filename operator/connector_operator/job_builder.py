@@ -132,6 +132,7 @@ def pod_template(
         mode=mode,
         previous_content_hash=previous_content_hash,
         uid=connection.uid,
+        cluster_id=settings.cluster_id,
     )
     container: dict[str, Any] = {
         "name": CONTAINER,

@@ -55,9 +55,15 @@ def render(
     mode: Literal["import", "check"] = "import",
     previous_content_hash: str | None = None,
     uid: str | None = None,
+    cluster_id: str | None = None,
 ) -> RunConfig:
-    """`uid`: the connection's, written as the owner marker on the DataGalaxy source."""
-    owner = {"owner_uid": uid, "owner_connection": f"{namespace}/{name}"} if uid else {}
+    """`cluster_id` + namespace/name: the owner marker on the DataGalaxy source; `uid` (the connection's)
+    recognises the previous version's marker, and is the marker when no cluster id is known."""
+    owner = (
+        {"owner_cluster": cluster_id, "owner_connection": f"{namespace}/{name}", "owner_uid": uid}
+        if uid or cluster_id
+        else {}
+    )
     return RunConfig(
         mode=mode,
         connection=f"{namespace}/{name}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +28,19 @@ def _resources(text: str) -> dict[str, dict[str, str]]:
     }
 
 
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9._]{0,61}[A-Za-z0-9])?$")
+
+
+def checked_cluster_name(name: str) -> str:
+    """`name` when it may stand in an owner marker (no `:` or `/`, 1-63 characters), else ValueError."""
+    if name and not CLUSTER_NAME.match(name):
+        raise ValueError(
+            f"OLC_CLUSTER_NAME (chart value clusterName) {name[:80]!r} is not a valid cluster name: "
+            "1-63 letters, digits, '-', '.' or '_', starting and ending with a letter or digit"
+        )
+    return name
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -46,6 +60,9 @@ class Settings:
     liveness: str = "http://0.0.0.0:8080/healthz"
     standalone: bool = False
     peering: str | None = None
+    # The cluster's identity in the owner marker on DataGalaxy sources: `clusterName` (OLC_CLUSTER_NAME)
+    # when set, else the kube-system Namespace's UID, read once at startup (cluster_identity.py).
+    cluster_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +79,5 @@ class Settings:
             liveness=env.get("OLC_LIVENESS", "http://0.0.0.0:8080/healthz"),
             standalone=env.get("OLC_STANDALONE", "").lower() == "true",
             peering=env.get("OLC_PEERING") or None,
+            cluster_id=checked_cluster_name(env.get("OLC_CLUSTER_NAME", "").strip()) or None,
         )

@@ -11,7 +11,6 @@ containers are restarted in place with `restartCount` incremented.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import http.server
 import json
@@ -63,45 +62,29 @@ def pod_exec_command(spec_file: Path) -> tuple[list[str], dict[str, str]]:
 
 
 class MountPoints:
-    """Creates missing mount-point paths on the host and removes them when no pod uses them any more."""
+    """Creates the host paths that a pod's bind mounts need (`/dev/termination-log`, the service-account
+    folder, volume targets) and leaves them in place.
+
+    They are never removed: unlinking a file or folder that is a mount point in another mount namespace
+    detaches that mount there (Linux 3.18 and later). Another kubelet's pod on the same machine (a second
+    test session, the demo, an in-cluster test) could then lose its termination-message file between its
+    start and its exit, and its run would be recorded without a summary. The paths are empty files and
+    folders, as a real node has them under its container root filesystems.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._created: dict[str, int] = {}
 
     def acquire(self, target: str, is_file: bool) -> None:
         with self._lock:
             path = Path(target)
-            chain = [path, *path.parents]
-            missing = {str(p) for p in chain if not p.exists()}
-            if missing:
-                if is_file:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.touch()
-                else:
-                    path.mkdir(parents=True, exist_ok=True)
-            for part in chain:
-                key = str(part)
-                if key in missing or key in self._created:
-                    self._created[key] = self._created.get(key, 0) + 1
-
-    def release(self, target: str) -> None:
-        with self._lock:
-            for candidate in [Path(target), *Path(target).parents]:
-                key = str(candidate)
-                if key not in self._created:
-                    continue
-                self._created[key] -= 1
-                if self._created[key] <= 0:
-                    del self._created[key]
-                    with contextlib.suppress(OSError):
-                        candidate.unlink() if candidate.is_file() else candidate.rmdir()
-
-    def release_all(self) -> None:
-        for target in sorted(self._created, key=len, reverse=True):
-            if target in self._created:
-                self._created[target] = 1
-                self.release(target)
+            if path.exists():
+                return
+            if is_file:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
 
 
 class PodWorker(threading.Thread):
@@ -339,9 +322,6 @@ class PodWorker(threading.Thread):
             plan.argv[0],
         )
         code = process.wait()
-        for mount in plan.mounts:
-            self.kubelet.mounts.release(mount.target)
-        self.kubelet.mounts.release(plan.working_dir)
         if code < 0:
             code = 128 - code
         message = plan.termination_file.read_bytes()[:MAX_TERMINATION_MESSAGE].decode(errors="replace")
@@ -551,7 +531,6 @@ class ProcessKubelet:
             workers = list(self.workers.values())
         for worker in workers:
             worker.kill()
-        self.mounts.release_all()
 
     # -- logs --------------------------------------------------------------------------------------
     def _serve_logs(self, tls: tuple[Path, Path]) -> int:

@@ -44,6 +44,7 @@ def test_lint_strict_passes_with_everything_enabled(helm: Helm) -> None:
         ({"watch": {"namespaces": ["Not_A_Namespace"]}}, "/watch/namespaces/0"),
         ({"security": {"allowedApiHosts": ["https://api.datagalaxy.com/v2"]}}, "/security/allowedApiHosts/0"),
         ({"metrics": {"port": 70000}}, "/metrics/port"),
+        ({"clusterName": "prod:eu"}, "/clusterName"),  # a ':' would break the owner marker
         ({"wacth": {"namespaces": []}}, "additional properties 'wacth'"),
     ],
 )

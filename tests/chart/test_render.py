@@ -145,17 +145,24 @@ OPERATOR_NEEDS = [
 CLUSTER_NEEDS = [
     ("apiextensions.k8s.io", "customresourcedefinitions", ["get", "list", "watch"]),
     ("", "namespaces", ["list", "watch"]),
+    ("", "namespaces[kube-system]", ["get"]),  # the cluster id of owner markers (no clusterName set)
 ]
 
 
 def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {
-        (group, resource, verb)
+        (group, named(resource, rule), verb)
         for rule in rules
         for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
+
+
+def named(resource: str, rule: dict[str, Any]) -> str:
+    """`resource`, or `resource[name,...]` for a rule restricted by `resourceNames`."""
+    names = rule.get("resourceNames")
+    return f"{resource}[{','.join(names)}]" if names else resource
 
 
 def intended(*needs: list[tuple[str, str, list[str]]]) -> set[tuple[str, str, str]]:
@@ -173,6 +180,28 @@ def test_rendered_rbac_equals_the_intended_list(defaults: list[Doc], namespaced:
     assert granted(one(namespaced, "ClusterRole", "-operator-discovery")["rules"]) == intended(CLUSTER_NEEDS)
 
 
+KUBE_SYSTEM_GET = {
+    "apiGroups": [""],
+    "resources": ["namespaces"],
+    "resourceNames": ["kube-system"],
+    "verbs": ["get"],
+}
+
+
+def reads_only_kube_system(rules: list[dict[str, Any]]) -> bool:
+    """`get` on namespaces (the cluster id of owner markers) is granted for kube-system only."""
+    gets = [r for r in rules if "namespaces" in r["resources"] and "get" in r["verbs"]]
+    return gets == [KUBE_SYSTEM_GET]
+
+
+def test_a_cluster_name_replaces_reading_kube_system(helm: Helm, defaults: list[Doc]) -> None:
+    assert "OLC_CLUSTER_NAME" not in env_of(defaults)
+    docs = helm.template({"clusterName": "prod-eu-1"})
+    assert env_of(docs)["OLC_CLUSTER_NAME"] == "prod-eu-1"
+    rules = one(docs, "ClusterRole", "-operator")["rules"]
+    assert not any("namespaces" in r["resources"] and "get" in r["verbs"] for r in rules)
+
+
 def test_cluster_wide_rbac_grants_what_the_operator_needs_and_no_more(defaults: list[Doc]) -> None:
     role = one(defaults, "ClusterRole", "-operator")
     rules = role["rules"]
@@ -181,6 +210,7 @@ def test_cluster_wide_rbac_grants_what_the_operator_needs_and_no_more(defaults: 
             assert rules_allow(rules, group, resource, verb), f"missing {verb} {group}/{resource}"
     assert rules_allow(rules, "apiextensions.k8s.io", "customresourcedefinitions", "list")
     assert rules_allow(rules, "", "namespaces", "watch")
+    assert reads_only_kube_system(rules)
     # Least privilege: no wildcards, no writes to Secrets or to connection specs beyond patch.
     for rule in rules:
         assert "*" not in rule["verbs"]
@@ -225,6 +255,7 @@ def test_namespaced_rbac_is_a_role_per_watched_namespace(namespaced: list[Doc]) 
         "namespaces",
     }
     assert all(set(rule["verbs"]) <= {"get", "list", "watch"} for rule in rules)
+    assert reads_only_kube_system(rules)
     assert not find(namespaced, "ClusterRole", "-operator")
     assert len(find(namespaced, "ClusterRoleBinding")) == 1
 

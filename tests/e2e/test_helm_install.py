@@ -24,6 +24,7 @@ from tests.support.scenarios import (
     jobs_owned_by,
     request,
     request_handled,
+    wait_recorded,
 )
 from tests.support.wait import wait_for
 
@@ -89,14 +90,9 @@ def test_a_connection_runs_end_to_end_with_the_charts_identity(
     assert ready["status"] == "True", ready
 
     value = request(control_plane, ns, "shop")
-
-    def finished() -> dict[str, Any] | None:
-        last = get_connection(control_plane, ns, "shop").get("status", {}).get("lastRun") or {}
-        return last if last.get("request") == value else None
-
-    record = wait_for(finished, timeout=180, interval=0.5, what=f"run {value}")
+    record = wait_recorded(control_plane, ns, "shop", value, timeout=180)
     assert record["result"] in ("Succeeded", "PartialSuccess"), record
-    assert record["objects"] > 10
+    assert record["objects"] > 10, record
     assert "Shop shop" in json.dumps(datagalaxy_simulator.version_tree("Demo"))
 
     # The Job ran under the chart's extractor account, which holds no token.

@@ -3,12 +3,15 @@ naming the same target is not Ready and names the first; it takes over when the 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from connector_testbed.control_plane import ControlPlane
 from tests.fixtures.operator import OperatorProcess
 from tests.support.manifests import ShopDatabase, connection, connection_secrets, manifest
-from tests.support.scenarios import condition, get_connection
+from tests.support.scenarios import condition, get_connection, jobs_in, request
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +28,18 @@ def ready(cp: ControlPlane, ns: str, name: str) -> tuple[str, str, str] | None:
     if found is None or body.get("status", {}).get("observedGeneration") != body["metadata"]["generation"]:
         return None
     return found["status"], found["reason"], found["message"]
+
+
+def run_config_of_job(cp: ControlPlane, ns: str, name: str) -> dict[str, Any] | None:
+    """The run configuration (OLC_RUN_CONFIG) of a Job of connection `name`, once there is one."""
+    for job in jobs_in(cp, ns):
+        if not any(r.get("name") == name for r in job["metadata"].get("ownerReferences", [])):
+            continue
+        for env in job["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if env["name"] == "OLC_RUN_CONFIG":
+                config: dict[str, Any] = json.loads(env["value"])
+                return config
+    return None
 
 
 def apply(cp: ControlPlane, ns: str, name: str, source_name: str) -> None:
@@ -57,3 +72,13 @@ def test_the_first_connection_owns_a_target_and_the_next_takes_over_when_it_leav
         lambda: (ready(cp, ns, "second") or ("",))[:2] == ("True", "Configured"),
         what="second takes over the target once the first is deleted",
     )
+
+    # The owner marker the run will write names the cluster (kube-system's UID, read by the operator at
+    # startup) and the connection, so that a re-created connection keeps its DataGalaxy source.
+    request(cp, ns, "second")
+    config = wait_for(lambda: run_config_of_job(cp, ns, "second"), what="a Job of second")
+    kube_system = cp.kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
+    assert kube_system.strip()
+    assert config["target"]["ownerCluster"] == kube_system.strip()
+    assert config["target"]["ownerConnection"] == f"{ns}/second"
+    assert config["target"]["ownerUid"] == get_connection(cp, ns, "second")["metadata"]["uid"]

@@ -78,11 +78,33 @@ def request_handled(body: Doc, key: str, value: str) -> bool:
     return bool(handled.get(key) == value)
 
 
-def request(cp: ControlPlane, namespace: str, name: str, annotation: str = RUN_REQUESTED) -> str:
-    """Ask for a run (or, with TEST_REQUESTED, a connection test) with a fresh value; return the value."""
-    value = f"r{time.monotonic_ns()}"
+def request(
+    cp: ControlPlane, namespace: str, name: str, annotation: str = RUN_REQUESTED, value: str | None = None
+) -> str:
+    """Ask for a run (or, with TEST_REQUESTED, a connection test), with a fresh value unless one is given;
+    return the value."""
+    value = value or f"r{time.monotonic_ns()}"
     cp.kubectl("annotate", "olc", name, "-n", namespace, f"{annotation}={value}", "--overwrite")
     return value
+
+
+def wait_recorded(
+    cp: ControlPlane,
+    namespace: str,
+    name: str,
+    request: str,
+    *,
+    record: str = "lastRun",
+    timeout: float = 120,
+) -> Doc:
+    """The `status.lastRun` (or, with record="lastTest", `status.lastTest`) record of that request, once
+    the operator has written it."""
+
+    def done() -> Doc | None:
+        last: Doc = get_connection(cp, namespace, name).get("status", {}).get(record) or {}
+        return last if last.get("request") == request else None
+
+    return wait_for(done, timeout=timeout, interval=0.5, what=f"{record} of {name} for request {request}")
 
 
 class Scenario:
@@ -113,9 +135,7 @@ class Scenario:
         return get_connection(self.cp, self.ns, name)
 
     def request(self, name: str = "shop", annotation: str = RUN_REQUESTED, value: str | None = None) -> str:
-        value = value or f"r{time.monotonic_ns()}"
-        self.cp.kubectl("annotate", "olc", name, "-n", self.ns, f"{annotation}={value}", "--overwrite")
-        return value
+        return request(self.cp, self.ns, name, annotation, value)
 
     def run_and_wait(self, name: str = "shop", timeout: float = 120) -> Doc:
         value = self.request(name)
@@ -123,21 +143,11 @@ class Scenario:
 
     def wait_run(self, request: str, name: str = "shop", timeout: float = 120) -> Doc:
         """The `status.lastRun` record of that request, once the operator has written it."""
-
-        def done() -> Doc | None:
-            last: Doc = self.get(name).get("status", {}).get("lastRun") or {}
-            return last if last.get("request") == request else None
-
-        return wait_for(done, timeout=timeout, interval=0.5, what=f"run {request}")
+        return wait_recorded(self.cp, self.ns, name, request, timeout=timeout)
 
     def wait_test(self, request: str, name: str = "shop", timeout: float = 90) -> Doc:
         """The `status.lastTest` record of that request, once the operator has written it."""
-
-        def done() -> Doc | None:
-            last: Doc = self.get(name).get("status", {}).get("lastTest") or {}
-            return last if last.get("request") == request else None
-
-        return wait_for(done, timeout=timeout, interval=0.5, what=f"test {request}")
+        return wait_recorded(self.cp, self.ns, name, request, record="lastTest", timeout=timeout)
 
     def jobs(self) -> list[Doc]:
         return jobs_in(self.cp, self.ns)

@@ -130,6 +130,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["list", "watch"]
+{{- if not .Values.clusterName }}
+# The cluster id in DataGalaxy owner markers: the kube-system Namespace's UID, read once at startup.
+- apiGroups: [""]
+  resources: ["namespaces"]
+  resourceNames: ["kube-system"]
+  verbs: ["get"]
+{{- end }}
 {{- if and .Values.peering.enabled (not .Values.watch.namespaces) }}
 - apiGroups: ["kopf.dev"]
   resources: ["clusterkopfpeerings"]

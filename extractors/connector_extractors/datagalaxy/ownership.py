@@ -5,12 +5,18 @@ enforces it in DataGalaxy itself, so that two clusters (or a connection and a ha
 silently write, and delete, into the same source:
 
 * The source carries a marker in its `externalId` system attribute (a string attribute of every object
-  in DataGalaxy's v2 API, see docs/datagalaxy-api-choices.md): `online-connector:<uid>:<namespace>/<name>`,
-  the connection's Kubernetes UID (unique across clusters) and, for people reading it, its name.
+  in DataGalaxy's v2 API, see docs/datagalaxy-api-choices.md):
+  `online-connector:cluster=<cluster id>:<namespace>/<name>`. The cluster id is the UID of the cluster's
+  `kube-system` Namespace (or the operator's `clusterName` setting): stable for the life of the cluster,
+  different between clusters. So a connection deleted and re-created under the same name (what Argo CD
+  or `kubectl delete -f && kubectl apply -f` do) is still the owner, and a connection of the same name
+  in another cluster is not.
 * Before anything is written, the source is looked up with its attributes. No source, or a source with
-  no `externalId`: the push goes on and writes the marker with the source node. The same UID: ours. A
-  marker with another UID, or an `externalId` that is not a marker: the push stops with an error that
-  names the owner, and nothing is written or deleted.
+  no `externalId`: the push goes on and writes the marker with the source node. The same cluster and
+  connection: ours. A marker of the previous version (`online-connector:<connection uid>:<ns>/<name>`)
+  is ours only when the UID is this connection's (an upgrade), and the push rewrites it in the new form.
+  Any other marker, or an `externalId` that is not a marker: the push stops with an error that names the
+  owner, and nothing is written or deleted.
 * The unchanged-content skip trusts the last push only if the source still holds at least as many
   schemas and columns as the extraction has (two `limit=1` list calls whose `total_sum` counts all of
   them); fewer means objects were deleted behind our back, and everything is pushed again.
@@ -34,28 +40,59 @@ MARKER_PREFIX = "online-connector:"
 MARKER_KEY = "externalId"
 
 
+CLUSTER_TAG = "cluster="
+
+
 @dataclass(frozen=True)
 class Owner:
-    uid: str
+    """A connection that may own a source: `cluster` + `connection` (namespace/name) is its identity;
+    `uid` only matches a marker written by the previous version, which named the UID instead."""
+
     connection: str  # namespace/name
+    cluster: str | None = None
+    uid: str | None = None
 
     @property
     def marker(self) -> str:
-        return f"{MARKER_PREFIX}{self.uid}:{self.connection}"
+        """The marker this owner writes (the UID form only when no cluster id is known)."""
+        if self.cluster:
+            return f"{MARKER_PREFIX}{CLUSTER_TAG}{self.cluster}:{self.connection}"
+        return f"{MARKER_PREFIX}{self.uid or ''}:{self.connection}"
+
+    def owns(self, marked: Owner) -> bool:
+        """True when a source marked by `marked` belongs to this owner."""
+        if marked.cluster is not None:
+            return marked.cluster == self.cluster and marked.connection == self.connection
+        return bool(marked.uid) and marked.uid == self.uid  # the previous version's UID form
+
+    def describe(self) -> str:
+        if self.cluster is not None:
+            return f"{self.connection or '?'} in cluster {self.cluster}"
+        return f"{self.connection or '?'} (uid {self.uid})"
 
 
 def parse_marker(text: str) -> Owner | None:
-    """The owner a marker names, or None when `text` is not an Online Connector marker."""
+    """The owner a marker names, or None when `text` is not an Online Connector marker.
+
+    `online-connector:cluster=<cluster id>:<ns>/<name>` (this version) or
+    `online-connector:<uid>:<ns>/<name>` (the previous one: `uid` set, `cluster` None).
+    """
     if not text.startswith(MARKER_PREFIX):
         return None
-    uid, sep, connection = text[len(MARKER_PREFIX) :].partition(":")
-    return Owner(uid, connection) if sep and uid else None
+    head, sep, connection = text[len(MARKER_PREFIX) :].partition(":")
+    if not sep:
+        return None
+    if head.startswith(CLUSTER_TAG):
+        cluster = head[len(CLUSTER_TAG) :]
+        return Owner(connection, cluster=cluster) if cluster else None
+    return Owner(connection, uid=head) if head else None
 
 
 def owner_of(target: TargetConfig) -> Owner | None:
     """The connection this run pushes for (None for a run outside the operator: it claims nothing)."""
-    uid = target.owner_uid
-    return Owner(uid, target.owner_connection or "") if uid else None
+    if not target.owner_connection or not (target.owner_cluster or target.owner_uid):
+        return None
+    return Owner(target.owner_connection, cluster=target.owner_cluster, uid=target.owner_uid)
 
 
 @dataclass(frozen=True)
@@ -96,18 +133,19 @@ def check_owner(found: TargetSource | None, me: Owner | None, source_name: str) 
     if me is not None and found.external_id == me.marker:
         return
     owner = parse_marker(found.external_id)
-    if owner is not None and me is not None and owner.uid == me.uid:
-        return  # ours, renamed: the marker is rewritten with the push
+    if owner is not None and me is not None and me.owns(owner):
+        return  # ours (an old-form marker is rewritten in the new form with the push)
     hint = (
         "One target source belongs to one connection: choose another target.sourceName. If the owner "
-        "was deleted (or re-created, which gives it a new UID), clear the source's externalId in "
+        "was deleted for good (or moved to another cluster), clear the source's externalId in "
         "DataGalaxy to hand the source over."
     )
     if owner is not None:
+        this_run = f" (this run: {me.describe()})" if me is not None else ""
         raise DataGalaxyError(
             ErrorCategory.INVALID_CONFIGURATION,
-            f"DataGalaxy source {source_name!r} belongs to connection {owner.connection or '?'} "
-            f"(uid {owner.uid}); nothing was written",
+            f"DataGalaxy source {source_name!r} belongs to connection {owner.describe()}{this_run}; "
+            "nothing was written",
             hint,
         )
     raise DataGalaxyError(

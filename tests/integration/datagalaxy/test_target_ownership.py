@@ -24,8 +24,17 @@ pytestmark = pytest.mark.integration
 ClientFactory = Callable[..., DataGalaxyClient]
 
 
-def owned_by(sim: SimulatorServer, uid: str, connection: str) -> TargetConfig:
-    return make_target(sim).model_copy(update={"owner_uid": uid, "owner_connection": connection})
+CLUSTER = "c-1"
+
+
+def owned_by(sim: SimulatorServer, uid: str, connection: str, cluster: str | None = CLUSTER) -> TargetConfig:
+    return make_target(sim).model_copy(
+        update={"owner_cluster": cluster, "owner_uid": uid, "owner_connection": connection}
+    )
+
+
+def marker_of_a() -> str:
+    return f"{MARKER_PREFIX}cluster={CLUSTER}:team/a"
 
 
 def source_node(sim: SimulatorServer) -> dict[str, Any]:
@@ -55,7 +64,67 @@ def test_the_first_push_marks_the_source_with_its_owner(
     target = owned_by(datagalaxy_simulator, "uid-a", "team/a")
     push_metadata(client, resolve_target(client, target), sample_metadata(), target)
     marker = source_node(datagalaxy_simulator)["attributes"]["externalId"]
-    assert marker == f"{MARKER_PREFIX}uid-a:team/a"
+    assert marker == f"{MARKER_PREFIX}cluster={CLUSTER}:team/a"
+
+
+def test_a_re_created_connection_pushes_again_into_its_own_source(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    """Deleted and re-created under the same name (Argo CD, `kubectl delete -f && apply -f`): a new UID,
+    the same cluster and namespace/name, so the same owner."""
+    client = client_factory()
+    before = owned_by(datagalaxy_simulator, "uid-a", "team/a")
+    push_metadata(client, resolve_target(client, before), sample_metadata(), before)
+    again = owned_by(datagalaxy_simulator, "uid-a2", "team/a")
+    outcome = push_metadata(
+        client, resolve_target(client, again), only_the_audit_schema(), again, missing_objects="delete"
+    )
+    assert outcome.counts.deleted > 0  # it may even delete in its own source
+    assert [m["technicalName"] for m in source_node(datagalaxy_simulator)["children"]] == ["audit"]
+    assert source_node(datagalaxy_simulator)["attributes"]["externalId"] == marker_of_a()
+
+
+def test_the_same_connection_name_in_another_cluster_is_refused(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    client = client_factory()
+    a = owned_by(datagalaxy_simulator, "uid-a", "team/a")
+    push_metadata(client, resolve_target(client, a), sample_metadata(), a, missing_objects="delete")
+    writes_before = writes(datagalaxy_simulator)
+    elsewhere = owned_by(datagalaxy_simulator, "uid-z", "team/a", cluster="c-2")
+    with pytest.raises(ConnectorError) as refused:
+        push_metadata(
+            client,
+            resolve_target(client, elsewhere),
+            only_the_audit_schema(),
+            elsewhere,
+            missing_objects="delete",
+        )
+    assert refused.value.category is ErrorCategory.INVALID_CONFIGURATION
+    assert "belongs to connection team/a in cluster c-1 (this run: team/a in cluster c-2)" in (
+        refused.value.message
+    )
+    assert writes(datagalaxy_simulator) == writes_before
+
+
+def test_a_marker_of_the_previous_version_is_taken_over_only_by_its_uid(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    """Upgrade: the source carries `online-connector:<uid>:<ns>/<name>`; the same connection (same UID)
+    keeps it and the marker is rewritten in the new form; a re-created one (new UID) is refused."""
+    client = client_factory()
+    old = owned_by(datagalaxy_simulator, "uid-a", "team/a", cluster=None)
+    push_metadata(client, resolve_target(client, old), sample_metadata(), old)
+    assert source_node(datagalaxy_simulator)["attributes"]["externalId"] == f"{MARKER_PREFIX}uid-a:team/a"
+
+    recreated = owned_by(datagalaxy_simulator, "uid-a2", "team/a")
+    with pytest.raises(ConnectorError, match=r"belongs to connection team/a \(uid uid-a\)"):
+        push_metadata(client, resolve_target(client, recreated), sample_metadata(), recreated)
+
+    upgraded = owned_by(datagalaxy_simulator, "uid-a", "team/a")
+    push_metadata(client, resolve_target(client, upgraded), sample_metadata(), upgraded)
+    assert source_node(datagalaxy_simulator)["attributes"]["externalId"] == marker_of_a()
+    push_metadata(client, resolve_target(client, recreated), sample_metadata(), recreated)  # now it may
 
 
 def test_another_connection_can_neither_write_nor_delete_in_an_owned_source(
@@ -117,7 +186,10 @@ def test_an_unmarked_existing_source_is_claimed(
     )
     a = owned_by(datagalaxy_simulator, "uid-a", "team/a")
     push_metadata(client, resolved, sample_metadata(), a)
-    assert source_node(datagalaxy_simulator)["attributes"]["externalId"] == f"{MARKER_PREFIX}uid-a:team/a"
+    assert (
+        source_node(datagalaxy_simulator)["attributes"]["externalId"]
+        == f"{MARKER_PREFIX}cluster={CLUSTER}:team/a"
+    )
 
 
 def test_the_owner_pushes_again_when_objects_were_deleted_behind_its_back(

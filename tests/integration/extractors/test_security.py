@@ -245,3 +245,23 @@ def test_a_rogue_postgresql_server_never_receives_the_password(tls: dict[str, st
     assert not rogue.received_password
     assert run.summary is not None
     assert secret not in run.termination_text + run.stdout + run.stderr
+
+
+def test_a_non_latin1_mariadb_password_works_and_is_never_named(maria: MariaDBServer, tmp_path: Path) -> None:
+    """Issue 10: PyMySQL's Latin-1 encoding error used to put one character and its position in the status."""
+    password = "Pässwörd-€-密码-9"
+    maria.execute(None, "DROP USER IF EXISTS 'olc_unicode'@'%'")
+    maria.create_user("olc_unicode", password)
+    maria.execute(None, f"GRANT SELECT ON {DB}.* TO 'olc_unicode'@'%'")
+    source = server_source("mariadb", maria, username="olc_unicode")
+    good = run_extractor(tmp_path, {"source": source}, "--check", env={"OLC_SOURCE_PASSWORD": password})
+    assert good.returncode == 0, good.stderr
+    wrong = "Wröng-€-密码"
+    (tmp_path / "wrong").mkdir()
+    bad = run_extractor(tmp_path / "wrong", {"source": source}, "--check", env={"OLC_SOURCE_PASSWORD": wrong})
+    assert bad.summary is not None
+    assert bad.summary.error_category == ErrorCategory.AUTHENTICATION_FAILED.value
+    for text in (bad.termination_text, bad.stdout, bad.stderr):
+        assert "€" not in text
+        assert "密" not in text
+        assert "position" not in text

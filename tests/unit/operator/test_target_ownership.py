@@ -175,19 +175,26 @@ def test_the_run_configuration_names_the_owner_for_the_marker() -> None:
             "target": target(),
         }
     )
-    config = render(spec, namespace="team", name="shop", uid="uid-1")
+    config = render(spec, namespace="team", name="shop", uid="uid-1", cluster_id="c-1")
     assert config.target is not None
-    assert (config.target.owner_uid, config.target.owner_connection) == ("uid-1", "team/shop")
+    assert (config.target.owner_cluster, config.target.owner_connection, config.target.owner_uid) == (
+        "c-1",
+        "team/shop",
+        "uid-1",
+    )
     anonymous = render(spec, namespace="team", name="shop")
     assert anonymous.target is not None
     assert anonymous.target.owner_uid is None
     assert '"ownerUid"' not in render_json(anonymous)
+    assert '"ownerCluster"' not in render_json(anonymous)
     pod = pod_template(
         Connection(name="shop", namespace="team", uid="uid-7"),
         spec,
-        Settings(metrics_port=-1),
+        Settings(metrics_port=-1, cluster_id="c-9"),
         mode="import",
         trigger="manual",
     )
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
-    assert '"ownerUid":"uid-7"' in next(v for v in env.values() if v and '"ownerUid"' in v)
+    config_json = next(v for v in env.values() if v and '"ownerUid"' in v)
+    assert '"ownerUid":"uid-7"' in config_json
+    assert '"ownerCluster":"c-9"' in config_json
