@@ -300,7 +300,15 @@ def test_a_pod_deleted_mid_run_ends_the_run(installed: Installed) -> None:
         started = time.monotonic()
         installed.kubectl("delete", "pod", pod, "-n", installed.team, "--wait=false")
         record = installed.finished_run("slow", timeout=120)  # the run's deadline is 900 s
-        assert record["result"] == "Failed", record
+        pods = [
+            (p["metadata"]["name"], p["status"].get("phase"), p["status"].get("conditions"),
+             p["status"].get("containerStatuses"))
+            for p in installed.extractor_pods(record["job"])
+        ]  # fmt: skip
+        job = installed.get("job", record["job"], "-n", installed.team)
+        assert record["result"] == "Failed", json.dumps(
+            [record, job.get("status"), pods, job["spec"]], indent=1
+        )
         assert time.monotonic() - started < 120
     finally:
         installed.simulator.set_faults(latency_ms=0)
