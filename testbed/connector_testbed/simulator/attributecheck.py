@@ -17,6 +17,8 @@ from connector_testbed.simulator.catalogue import Metamodel, type_error
 
 UnknownAttributes = Literal["refuse", "drop"]
 STRUCTURAL_KEYS = frozenset({"name", "type", "technicalName", "children"})
+_SCALARS = frozenset({str, int, float, bool})  # hashable values whose check result can be remembered
+_MEMO_TEXT = 64  # longer texts (comments, descriptions) are rarely repeated: not worth remembering
 
 
 class AttributeCheck:
@@ -26,6 +28,9 @@ class AttributeCheck:
         self._lookups: dict[str, dict[str, Any]] = {}
         self._codes = metamodel.technology_codes()
         self._tags = frozenset(metamodel.tags)
+        # (dataType, key, value type, value) already found valid: a tree repeats a few values (data
+        # types, sizes, flags) tens of thousands of times. Same metamodel for the check's life (one request).
+        self._valid: set[tuple[str, str, type, Any]] = set()
 
     def attributes(self, node: dict[str, Any], data_type: str, where: str, top: bool) -> dict[str, Any]:
         """The node's attributes as they are stored; raises ApiError for what the mode refuses."""
@@ -39,6 +44,12 @@ class AttributeCheck:
             if key in ("technologyCode", "technology"):  # `technology`: the developer guide's example
                 kept["technologyCode"] = self._technology(value, where, top)
                 continue
+            kind = type(value)
+            short = kind is not str or len(value) <= _MEMO_TEXT
+            memo = (data_type, key, kind, value) if kind in _SCALARS and short else None
+            if memo is not None and memo in self._valid:
+                kept[key] = value
+                continue
             spec = lookup.get(key)
             if spec is None or not spec.is_editable:
                 if self.unknown == "drop":
@@ -50,6 +61,8 @@ class AttributeCheck:
                 if self.unknown == "drop":
                     continue
                 raise ApiError(400, f"Invalid value for attribute '{key}' ({where}): {problem}")
+            if memo is not None:
+                self._valid.add(memo)
             kept[key] = value
         return kept
 

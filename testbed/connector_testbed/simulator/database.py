@@ -62,6 +62,8 @@ class Database:
         self.connection.row_factory = sqlite3.Row
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=OFF")
+        # 64 MiB of page cache instead of 2: a 44,000-object import touches five indexes of the entities.
+        self.connection.execute("PRAGMA cache_size=-65536")
         self.connection.executescript(SCHEMA)
 
     @contextmanager

@@ -42,6 +42,7 @@ class Stats:
     by_status: dict[str, int] = field(default_factory=dict)
     by_route: dict[str, int] = field(default_factory=dict)
     server_seconds: float = 0.0  # time spent handling /v2 requests, throttle and latency included
+    waited_seconds: float = 0.0  # of which simulated waiting: throttle delay, latency_ms, ms_per_mib
     dropped: int = 0
     throttled: int = 0  # requests delayed by the throttle
     rate_limited: int = 0  # requests refused with 429 because of the quota
@@ -54,6 +55,12 @@ class Stats:
             self.by_route[route] = self.by_route.get(route, 0) + 1
             self.server_seconds += seconds
 
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds` of simulated service time, counted apart from the real handling."""
+        time.sleep(seconds)
+        with self.lock:
+            self.waited_seconds += seconds
+
     def count(self, counter: str) -> None:
         with self.lock:
             setattr(self, counter, getattr(self, counter) + 1)
@@ -65,6 +72,7 @@ class Stats:
                 "byStatus": dict(self.by_status),
                 "byRoute": dict(self.by_route),
                 "serverSeconds": round(self.server_seconds, 4),
+                "waitedSeconds": round(self.waited_seconds, 4),
                 "dropped": self.dropped,
                 "throttled": self.throttled,
                 "rateLimited": self.rate_limited,
@@ -218,15 +226,15 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise ApiError(429, "Too many requests: the hourly quota is exhausted", retry)
         if admission.delay:
             self.server.stats.count("throttled")
-            time.sleep(admission.delay)
+            self.server.stats.wait(admission.delay)
         if switches.take_rate_limit():
             retry = {"Retry-After": "1"} if limits.send_retry_after else {}
             raise ApiError(429, "Too many requests", retry)
         faults = switches.faults
         if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
+            self.server.stats.wait(faults.latency_ms / 1000)
         if raw and limits.ms_per_mib:  # handling time grows with the body, as a real import's does
-            time.sleep(len(raw) / (1024 * 1024) * limits.ms_per_mib / 1000)
+            self.server.stats.wait(len(raw) / (1024 * 1024) * limits.ms_per_mib / 1000)
         if len(raw) > limits.gateway_timeout_bytes:
             raise GatewayTimeout
         if switches.take_error():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from connector_testbed.simulator.apierror import ApiError
 from connector_testbed.simulator.attributecheck import AttributeCheck, UnknownAttributes
-from connector_testbed.simulator.bulktree import flatten, upsert
+from connector_testbed.simulator.bulktree import flatten, new_id, upsert
 from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.faults import Faults, Limits, Switchboard
 from connector_testbed.simulator.ratelimit import RateLimiter
@@ -180,6 +181,38 @@ def test_unknown_or_ill_typed_attributes_are_refused_naming_the_key(
 def test_in_drop_mode_unknown_and_ill_typed_attributes_are_left_out() -> None:
     nodes = flatten(_column_tree(isNullable=True, order="1", size=4, tags=["GDPR"]), 100, _strict("drop"))
     assert nodes[-1].attributes == '{"size":4,"tags":["GDPR"]}'
+
+
+def test_a_value_found_valid_once_is_not_taken_for_an_equal_value_of_another_type() -> None:
+    """The check remembers valid (key, type, value) within a request: 1 is valid for `order`, True is not
+    (True == 1 and hash(True) == hash(1)), and a valid key on a Field says nothing of a Table."""
+    body = tree(
+        {
+            "name": "t",
+            "type": "Table",
+            "children": [
+                {"name": "a", "type": "Column", "order": 1, "isMandatory": True},
+                {"name": "b", "type": "Column", "order": True},
+            ],
+        }
+    )
+    with pytest.raises(ApiError) as caught:
+        flatten(body, 100, _strict())
+    assert "Invalid value for attribute 'order'" in caught.value.message
+    fields_then_table = tree(
+        {"name": "t", "type": "Table", "children": [{"name": "a", "type": "Column", "order": 1}]},
+        {"name": "u", "type": "Table", "order": 1, "children": [{"name": "a", "type": "Column"}]},
+    )
+    with pytest.raises(ApiError, match="Attribute 'order' does not exist for dataType Structure"):
+        flatten(fields_then_table, 100, _strict())
+
+
+def test_new_ids_are_two_random_version_4_uuids() -> None:
+    first, second = new_id(), new_id()
+    assert first != second
+    for part in (*first.split(":"), *second.split(":")):
+        parsed = uuid.UUID(part)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, part)
 
 
 def test_technology_codes_must_exist_even_in_drop_mode() -> None:
