@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE UNIQUE INDEX IF NOT EXISTS entities_identity ON entities (version_id, parent_id, technical_name, type);
 CREATE INDEX IF NOT EXISTS entities_parent ON entities (parent_id);
 CREATE INDEX IF NOT EXISTS entities_path ON entities (version_id, path);
-CREATE INDEX IF NOT EXISTS entities_source ON entities (source_id, kind);
+-- Listing under a source pages in (path, type) order: the index hands the rows over sorted.
+CREATE INDEX IF NOT EXISTS entities_source_order ON entities (source_id, kind, path, type);
 CREATE TABLE IF NOT EXISTS primary_keys (
     id TEXT NOT NULL, version_id TEXT NOT NULL, source_id TEXT NOT NULL, table_id TEXT NOT NULL,
     name TEXT NOT NULL, column_id TEXT NOT NULL, pk_order INTEGER NOT NULL,

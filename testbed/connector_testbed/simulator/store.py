@@ -24,6 +24,9 @@ from connector_testbed.simulator.seed import Seed, TokenSeed
 from connector_testbed.simulator.types import DATA_TYPE_OF_KIND
 
 ACCESS_TOKEN_SECONDS = 3600.0
+# What a listing answers with; the attributes (the bulk of a row) only when asked for.
+_LISTED = "id, name, technical_name, type, kind, version_id, path, type_path, created, modified"
+_LISTED_WITH_ATTRIBUTES = _LISTED + ", attributes"
 
 
 @dataclass(frozen=True)
@@ -227,8 +230,9 @@ class Store:
                 params.append(value)
             clause = " AND ".join(where)
             total = conn.execute(f"SELECT COUNT(*) FROM entities WHERE {clause}", params).fetchone()[0]
+            columns = _LISTED_WITH_ATTRIBUTES if include_attributes else _LISTED
             rows = conn.execute(
-                f"SELECT * FROM entities WHERE {clause} ORDER BY path, type LIMIT ? OFFSET ?",
+                f"SELECT {columns} FROM entities WHERE {clause} ORDER BY path, type LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
         results = []
