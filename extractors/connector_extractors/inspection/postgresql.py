@@ -334,24 +334,9 @@ class PostgresReader:
                 length, precision, scale = typmod_facets(type_oid, typmod)
             else:
                 length = precision = scale = None
+            enum_values = None
             if user_types and type_oid in user_types:
                 family, length, precision, scale, enum_values = user_types[type_oid]
-                columns.append(
-                    Column(
-                        name,
-                        attnum,
-                        sql_type,
-                        family,
-                        not notnull,
-                        length,
-                        precision,
-                        scale,
-                        default,
-                        comment if comments else None,
-                        enum_values,
-                    )
-                )
-                continue
             columns.append(
                 Column(
                     name,
@@ -364,6 +349,7 @@ class PostgresReader:
                     scale,
                     default,
                     comment if comments else None,
+                    enum_values,
                 )
             )
         for relation in relations.values():
