@@ -105,7 +105,8 @@ REASONS: tuple[Documented, ...] = (
         Reason.SECRET_NOT_ALLOWED,
         _READY,
         "`OLC_REQUIRE_SECRET_LABEL=true` and the Secret lacks the label "
-        "`connectors.datagalaxy.com/allow-use` naming its role (`source-password` or `datagalaxy-token`)",
+        "`connectors.datagalaxy.com/allow-use` naming its role (`source-password` or `datagalaxy-token`); "
+        "or the operator may not `get` the Secret (403)",
     ),
     Documented(
         Reason.API_HOST_NOT_ALLOWED, _READY, "`target.apiUrl`'s host matches none of `OLC_ALLOWED_API_HOSTS`"

@@ -116,6 +116,21 @@ class Kube:
         )
         return cast(dict[str, Any], stored) if isinstance(stored, dict) else {}
 
+    # -- secrets -------------------------------------------------------------------------------
+    def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """One Secret, or None when it does not exist; 403 and other errors are raised.
+
+        The caller (`secret_reads`) reduces the body to key names, empty keys and labels at once.
+        """
+        try:
+            response = self.core.read_namespaced_secret(name, namespace, _preload_content=False)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        body: dict[str, Any] = _json(response)
+        return body
+
     # -- jobs ----------------------------------------------------------------------------------
     def create_job(self, job: dict[str, Any]) -> bool:
         """Create a Job; False when it already exists (a retried, deterministic name)."""

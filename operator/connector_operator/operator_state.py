@@ -8,6 +8,7 @@ and a deleted connection's entries are dropped in one place (`forget`).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connector_operator import job_tracking, target_ownership
+from connector_operator import job_tracking, secret_reads, target_ownership
 from connector_operator.metrics_sink import MetricsSink, NoMetrics
-from connector_operator.secrets_check import Verdict
+from connector_operator.secrets_check import SecretLookup, Verdict
 from connector_operator.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class OperatorState:
     _locks: dict[str, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _queued_notices: dict[str, set[str]] = field(default_factory=dict)
+    background: list[asyncio.Task[None]] = field(default_factory=list)  # e.g. the Secret re-check loop
 
     @property
     def kube(self) -> Kube:
@@ -69,6 +71,10 @@ class OperatorState:
             lock = self._locks.setdefault(uid, threading.RLock())
         with lock:
             yield
+
+    def secrets(self, namespace: str | None) -> SecretLookup:
+        """Look up a namespace's Secrets by a GET each (no Secret watch, no cache of Secrets)."""
+        return secret_reads.lookup(self.kube, namespace)
 
     def connection_count(self) -> int:
         return len(self._locks)

@@ -1,7 +1,8 @@
 """The reconcile of one connection: spec and Secrets -> Ready, CronJob, requested runs, status.
 
-Level-based and idempotent: called for every create/update/resume, after each finished Job, and when
-a referenced Secret changes. Work on one connection is serialised by the state's per-connection lock.
+Level-based and idempotent: called for every create/update/resume, after each finished Job, and by
+the periodic Secret re-check (`secret_recheck`); the referenced Secrets are read afresh each time.
+Work on one connection is serialised by the state's per-connection lock.
 """
 
 from __future__ import annotations
@@ -42,17 +43,6 @@ def reconcile(
         if current is None or current["metadata"].get("uid") != connection.uid:
             return
         _reconcile_locked(state, current, connection, lookup)
-
-
-def reevaluate(
-    state: OperatorState, namespace: str, secret: str, names: list[str], lookup: SecretLookup
-) -> None:
-    """A referenced Secret changed: reconcile each connection that uses it."""
-    for connection_name in names:
-        body = state.kube.get_connection(namespace, connection_name)
-        if body is not None:
-            log.info("Secret %s/%s changed: re-evaluating %s", namespace, secret, connection_name)
-            reconcile(state, body, lookup)
 
 
 def now() -> datetime:

@@ -1,7 +1,8 @@
 """Readiness of a connection: its spec is valid, its Secrets exist, hold non-empty keys and may be used.
 
-Pure: Secrets are looked up through a function (the operator passes what it knows of each Secret: key
-names, which keys are empty, labels; never a value), so every rule is unit-tested without a cluster.
+Pure: Secrets are looked up through a function (the operator passes what one GET of each referenced
+Secret told it, see `secret_reads`: key names, which keys are empty, labels; never a value), so every
+rule is unit-tested without a cluster.
 
 Secrets have roles. The label `connectors.datagalaxy.com/allow-use` names what a Secret may be used as:
 `source-password` or `datagalaxy-token`. A Secret labelled for one role is never accepted for the other
@@ -50,11 +51,15 @@ SOURCE_HOST_NOT_ALLOWED = conditions.Reason.SOURCE_HOST_NOT_ALLOWED
 
 @dataclass(frozen=True)
 class SecretInfo:
-    """What the operator knows about a Secret: its key names, which are empty, and labels; no value."""
+    """What the operator knows about a Secret: its key names, which are empty, and labels; no value.
+
+    `readable=False`: the API server refused the operator's GET (403), so nothing else is known.
+    """
 
     keys: frozenset[str]
     labels: Mapping[str, str] = field(default_factory=dict)
     empty_keys: frozenset[str] = frozenset()
+    readable: bool = True
 
 
 def secret_info(body: Mapping[str, Any]) -> SecretInfo:
@@ -163,6 +168,13 @@ def _secret_verdict(
         info = lookup(name)
         if info is None:
             return Verdict(False, conditions.SECRET_NOT_FOUND, f"{what} not found", model)
+        if not info.readable:
+            return Verdict(
+                False,
+                conditions.SECRET_NOT_ALLOWED,
+                f"{what} may not be read by the operator (forbidden): grant it `get` on Secrets here",
+                model,
+            )
         if key not in info.keys:
             return Verdict(False, conditions.SECRET_KEY_MISSING, f"{what} has no key {key!r}", model)
         if key in info.empty_keys:

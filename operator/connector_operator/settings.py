@@ -63,6 +63,10 @@ class Settings:
     # The cluster's identity in the owner marker on DataGalaxy sources: `clusterName` (OLC_CLUSTER_NAME)
     # when set, else the kube-system Namespace's UID, read once at startup (cluster_identity.py).
     cluster_id: str | None = None
+    # Secrets are not watched (secret_reads.py): a connection Ready=False for a Secret reason is
+    # re-checked this often, a Ready one every `secret_reverify_seconds` (secret_recheck.py).
+    secret_recheck_seconds: float = 15.0
+    secret_reverify_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,4 +84,6 @@ class Settings:
             standalone=env.get("OLC_STANDALONE", "").lower() == "true",
             peering=env.get("OLC_PEERING") or None,
             cluster_id=checked_cluster_name(env.get("OLC_CLUSTER_NAME", "").strip()) or None,
+            secret_recheck_seconds=float(env.get("OLC_SECRET_RECHECK_SECONDS") or 15.0),
+            secret_reverify_seconds=float(env.get("OLC_SECRET_REVERIFY_SECONDS") or 300.0),
         )

@@ -32,7 +32,7 @@ log = logging.getLogger("connector_operator")
 CATEGORY_BY_EXIT_CODE = {code: category for category, code in EXIT_CODES.items()}
 MESSAGE_LIMIT = 1024
 SHORT_LIMIT = 128
-OOM_EXIT_CODE = 137
+SIGKILL_EXIT_CODE = 137
 OOM_HINT = "raise spec.run.resources.limits.memory (and requests.memory) or narrow spec.filters"
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=/-]*$")
@@ -156,10 +156,9 @@ def outcome(job: Mapping[str, Any], pods: list[dict[str, Any]]) -> RunRecord:
         deadline = (job.get("spec") or {}).get("activeDeadlineSeconds")
         result, reason = RunResult.FAILED, Reason.TIMEOUT.value
         message = f"the run exceeded its deadline of {deadline}s"
-    elif terminated is not None and (
-        terminated.reason == "OOMKilled"
-        or (summary is None and terminated.exit_code == OOM_EXIT_CODE and failed)
-    ):
+    elif terminated is not None and terminated.reason == "OOMKilled":
+        # The kubelet's own word only: exit code 137 alone is any SIGKILL (a pod deleted after its grace
+        # period, a node drain), which must not send the user to raise a memory limit.
         result, reason = RunResult.FAILED, Reason.OUT_OF_MEMORY.value
         message = f"the extractor was killed for exceeding its memory limit (OOMKilled): {OOM_HINT}"
     elif summary is not None and not (complete and summary.result == "Failed"):
@@ -182,6 +181,8 @@ def outcome(job: Mapping[str, Any], pods: list[dict[str, Any]]) -> RunRecord:
             (failed or {}).get("message") or (terminated.reason if terminated else None) or "the Job failed"
         )
         exit_text = f" (exit code {code})" if code is not None else ""
+        if code == SIGKILL_EXIT_CODE:
+            exit_text = f" (exit code {code}: killed; if the pod was not deleted, see {OOM_HINT})"
         result, reason, message = RunResult.FAILED, category.value, f"{detail}{exit_text}"
     counts: dict[str, int] = {}
     push: PushCounts | None = None

@@ -138,7 +138,7 @@ OPERATOR_NEEDS = [
     ("batch", "jobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("batch", "cronjobs", ["get", "list", "watch", "create", "delete", "patch"]),
     ("", "pods", ["list"]),
-    ("", "secrets", ["list", "watch"]),
+    ("", "secrets", ["get"]),  # per-reference reads; never list/watch (secret_reads.py)
     ("", "events", ["create", "patch"]),
     ("events.k8s.io", "events", ["create", "patch"]),
 ]
@@ -170,7 +170,8 @@ def intended(*needs: list[tuple[str, str, list[str]]]) -> set[tuple[str, str, st
 
 
 def test_rendered_rbac_equals_the_intended_list(defaults: list[Doc], namespaced: list[Doc]) -> None:
-    """Issue 10: no `secrets get`, `pods/log` or `pods get/watch` (unused; CronJobs are watched now)."""
+    """Issue 10: Secrets are read by name (`get`), never listed or watched; no `pods/log` or
+    `pods get/watch` (unused; CronJobs are watched now)."""
     cluster_wide = one(defaults, "ClusterRole", "-operator")
     assert granted(cluster_wide["rules"]) == intended(OPERATOR_NEEDS, CLUSTER_NEEDS)
     for ns in ("team-a", "team-b"):

@@ -101,11 +101,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
-# Secrets are watched to learn key names, empty keys and labels, and to re-check readiness when they
-# change; no value is kept (docs/security.md). No `get`: the operator never reads one Secret by name.
+# Secrets: `get` only. The operator reads just the Secrets a connection references, when it evaluates
+# it (key names, empty keys, labels; the body is dropped at once, no value is kept); no `list`/`watch`,
+# so it never receives the other Secrets of the namespace (docs/security.md).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["list", "watch"]
+  verbs: ["get"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

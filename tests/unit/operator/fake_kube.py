@@ -144,6 +144,11 @@ class FakeKube(Kube):
         self._call("get", "connection")
         return self.get("connection", namespace, name)
 
+    def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Secret added with `add("secret", …)`; `fail("get", "secret", 403)` as from RBAC."""
+        self._call("get", "secret")
+        return self.get("secret", namespace, name)
+
     def list_connections(self, namespace: str | None) -> list[dict[str, Any]]:
         self._call("list", "connection")
         return [c for c in self.of_kind("connection") if namespace in (None, c["metadata"]["namespace"])]

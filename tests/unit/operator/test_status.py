@@ -134,6 +134,13 @@ def test_an_oom_killed_extractor_is_reported_as_such() -> None:
     assert "spec.run.resources" in found.message
 
 
+def test_a_sigkill_without_the_kubelets_oom_reason_is_not_called_out_of_memory() -> None:
+    failed = job(complete=False, failed_reason="PodFailurePolicy")
+    found = status.outcome(failed, [pod("", 137, reason="Error")])
+    assert (found.result, found.reason) == ("Failed", "InternalError")
+    assert "exit code 137: killed" in found.message
+
+
 def test_no_summary_falls_back_to_the_exit_code() -> None:
     code = EXIT_CODES[ErrorCategory.SOURCE_UNREACHABLE]
     found = status.outcome(job(complete=False, failed_reason="BackoffLimitExceeded"), [pod("garbage", code)])
