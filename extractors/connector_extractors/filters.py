@@ -4,8 +4,8 @@ Patterns are Python regular expressions that must match the whole name (`re.full
 match either the bare name (`orders`) or the qualified one (`sales.orders`); views are tables here.
 An empty include list means everything (for MySQL and MariaDB, whose schemas are databases: the
 configured `database` if there is one); exclude wins over include. System schemas (the catalog's own,
-per dialect) are left out unless `includeSystemSchemas` is set. Table patterns never remove a schema: a
-schema whose tables are all filtered out is still extracted, empty.
+listed in each technology's profile) are left out unless `includeSystemSchemas` is set. Table patterns
+never remove a schema: a schema whose tables are all filtered out is still extracted, empty.
 """
 
 from __future__ import annotations
@@ -14,90 +14,17 @@ import re
 from dataclasses import dataclass
 
 from connector_extractors.errors import ConnectorError, ErrorCategory
+from connector_extractors.profiles import profile_for
 from connector_extractors.run_config import Filters
-
-SYSTEM_SCHEMAS: dict[str, frozenset[str]] = {
-    "postgresql": frozenset({"information_schema", "pg_catalog", "pg_toast"}),
-    "redshift": frozenset(
-        {"information_schema", "pg_catalog", "pg_toast", "pg_internal", "pg_auto_copy", "pg_automv"}
-    ),
-    "mysql": frozenset({"information_schema", "mysql", "performance_schema", "sys"}),
-    "mariadb": frozenset({"information_schema", "mysql", "performance_schema", "sys"}),
-    "sqlserver": frozenset(
-        {
-            "sys",
-            "INFORMATION_SCHEMA",
-            "guest",
-            "db_owner",
-            "db_accessadmin",
-            "db_securityadmin",
-            "db_ddladmin",
-            "db_backupoperator",
-            "db_datareader",
-            "db_datawriter",
-            "db_denydatareader",
-            "db_denydatawriter",
-        }
-    ),
-    "oracle": frozenset(
-        {
-            "sys",
-            "system",
-            "xdb",
-            "ctxsys",
-            "mdsys",
-            "olapsys",
-            "ordsys",
-            "outln",
-            "wmsys",
-            "dbsnmp",
-            "appqossys",
-            "audsys",
-            "gsmadmin_internal",
-            "lbacsys",
-            "dvsys",
-            "dvf",
-            "ojvmsys",
-            "orddata",
-            "ordplugins",
-            "si_informtn_schema",
-            "remote_scheduler_agent",
-            "dbsfwuser",
-            "ggsys",
-            "anonymous",
-            "xs$null",
-            "mddata",
-            "sysbackup",
-            "sysdg",
-            "syskm",
-            "sysrac",
-            "dip",
-            "oracle_ocm",
-            "gsmcatuser",
-            "gsmuser",
-            "sys$umf",
-            "pdbadmin",
-            "gsmrootuser",
-            "opsg_admin",
-        }
-    ),
-    "snowflake": frozenset({"information_schema"}),
-    "duckdb": frozenset({"information_schema", "pg_catalog"}),
-    "sqlite": frozenset(),
-}
-_SYSTEM_PREFIXES: dict[str, tuple[str, ...]] = {
-    "postgresql": ("pg_temp_", "pg_toast_temp_"),
-    "redshift": ("pg_temp_", "pg_toast_temp_"),
-    "oracle": ("apex_", "flows_"),
-}
 
 
 def is_system_schema(technology: str, name: str) -> bool:
-    names = SYSTEM_SCHEMAS.get(technology, frozenset())
+    """Whether `name` is one of `technology`'s catalog schemas (its profile lists them; case is ignored)."""
+    profile = profile_for(technology)
+    if profile is None:
+        return False
     lowered = name.lower()
-    if name in names or lowered in names or lowered in {n.lower() for n in names}:
-        return True
-    return lowered.startswith(_SYSTEM_PREFIXES.get(technology, ()))
+    return lowered in profile.system_schemas_lower or lowered.startswith(profile.system_schema_prefixes)
 
 
 def _compile(patterns: list[str], what: str) -> tuple[re.Pattern[str], ...]:

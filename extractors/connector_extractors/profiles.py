@@ -2,8 +2,10 @@
 
 A technology's rules used to be spread over eight modules; the profile gathers the ones that matter
 for safety in one place: its SQLAlchemy driver and pip extra, its default port, whether it is a file,
-the error codes its driver reports, how its session is made read-only, how TLS is enforced, and the
-**allowlist of connection options** (`spec.source.options`) with the type of each value.
+its system schemas (left out of an extraction unless asked for), where its type names mean something
+else than the common reading, the error codes its driver reports, how its session is made read-only,
+how TLS is enforced, and the **allowlist of connection options** (`spec.source.options`) with the type
+of each value.
 
 This module imports neither SQLAlchemy nor a driver, so that the operator's CRD generator can read the
 allowlists (it renders them as CEL rules) and the operator can enforce them as well. Options can never
@@ -17,9 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from connector_extractors.errors import ErrorCategory
+from connector_extractors.metadata import TypeFamily
 
 OptionKind = Literal["integer", "boolean", "identifier", "enum"]
 TlsStyle = Literal["libpq", "mysql", "tds", "oracle", "https", "file"]
@@ -103,9 +107,18 @@ class Profile:
     options: tuple[OptionRule, ...] = ()
     tls_modes: tuple[str, ...] = TLS_MODES
     error_codes: Mapping[ErrorCategory, frozenset[int]] = field(default_factory=dict)
+    # The catalog's own schemas (compared without case) and name prefixes of its temporary ones.
+    system_schemas: frozenset[str] = frozenset()
+    system_schema_prefixes: tuple[str, ...] = ()
+    # Upper-case SQL type name -> family, where the dialect's name means something else than usual.
+    type_family_overrides: Mapping[str, TypeFamily] = field(default_factory=dict)
 
     def option(self, name: str) -> OptionRule | None:
         return next((rule for rule in self.options if rule.name == name), None)
+
+    @cached_property
+    def system_schemas_lower(self) -> frozenset[str]:
+        return frozenset(name.lower() for name in self.system_schemas)
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -124,6 +137,9 @@ _MYSQL_ERRORS: Mapping[ErrorCategory, frozenset[int]] = {
     ErrorCategory.INVALID_CONFIGURATION: frozenset({1049}),  # unknown database
     ErrorCategory.SOURCE_UNREACHABLE: frozenset({2002, 2003, 2005, 2006, 2013}),
 }
+_MYSQL_SYSTEM_SCHEMAS = frozenset({"information_schema", "mysql", "performance_schema", "sys"})
+_PG_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+_PG_TEMP_PREFIXES = ("pg_temp_", "pg_toast_temp_")
 _MYSQL_OPTIONS = (
     OptionRule("charset", "enum", "Connection character set.", ("utf8mb4", "utf8mb3", "utf8", "latin1")),
 )
@@ -139,6 +155,8 @@ PROFILES: dict[str, Profile] = {
         file_based=False,
         readonly="startup-options",
         tls="libpq",
+        system_schemas=_PG_SYSTEM_SCHEMAS,
+        system_schema_prefixes=_PG_TEMP_PREFIXES,
         options=(
             *_KEEPALIVES,
             OptionRule(
@@ -161,6 +179,7 @@ PROFILES: dict[str, Profile] = {
         tls="mysql",
         options=_MYSQL_OPTIONS,
         error_codes=_MYSQL_ERRORS,
+        system_schemas=_MYSQL_SYSTEM_SCHEMAS,
     ),
     # MariaDB goes through the MySQL dialect too: it recognises a MariaDB server by itself.
     "mariadb": Profile(
@@ -175,6 +194,7 @@ PROFILES: dict[str, Profile] = {
         tls="mysql",
         options=_MYSQL_OPTIONS,
         error_codes=_MYSQL_ERRORS,
+        system_schemas=_MYSQL_SYSTEM_SCHEMAS,
     ),
     "sqlserver": Profile(
         "sqlserver",
@@ -194,6 +214,23 @@ PROFILES: dict[str, Profile] = {
             ErrorCategory.AUTHENTICATION_FAILED: frozenset({18456, 18452, 18486, 18487, 18488}),
             ErrorCategory.PERMISSION_DENIED: frozenset({229, 230, 262, 297, 300, 916, 4060}),
         },
+        system_schemas=frozenset(
+            {
+                "sys",
+                "INFORMATION_SCHEMA",
+                "guest",
+                "db_owner",
+                "db_accessadmin",
+                "db_securityadmin",
+                "db_ddladmin",
+                "db_backupoperator",
+                "db_datareader",
+                "db_datawriter",
+                "db_denydatareader",
+                "db_denydatawriter",
+            }
+        ),
+        type_family_overrides={"TIMESTAMP": "binary", "ROWVERSION": "binary"},  # a row version, not a time
     ),
     "oracle": Profile(
         "oracle",
@@ -215,6 +252,50 @@ PROFILES: dict[str, Profile] = {
             ErrorCategory.PERMISSION_DENIED: frozenset({1031, 1045, 942}),
             ErrorCategory.SOURCE_UNREACHABLE: frozenset({12154, 12170, 12514, 12537, 12541, 12543, 12545}),
         },
+        system_schemas=frozenset(
+            {
+                "sys",
+                "system",
+                "xdb",
+                "ctxsys",
+                "mdsys",
+                "olapsys",
+                "ordsys",
+                "outln",
+                "wmsys",
+                "dbsnmp",
+                "appqossys",
+                "audsys",
+                "gsmadmin_internal",
+                "lbacsys",
+                "dvsys",
+                "dvf",
+                "ojvmsys",
+                "orddata",
+                "ordplugins",
+                "si_informtn_schema",
+                "remote_scheduler_agent",
+                "dbsfwuser",
+                "ggsys",
+                "anonymous",
+                "xs$null",
+                "mddata",
+                "sysbackup",
+                "sysdg",
+                "syskm",
+                "sysrac",
+                "dip",
+                "oracle_ocm",
+                "gsmcatuser",
+                "gsmuser",
+                "sys$umf",
+                "pdbadmin",
+                "gsmrootuser",
+                "opsg_admin",
+            }
+        ),
+        system_schema_prefixes=("apex_", "flows_"),
+        type_family_overrides={"DATE": "timestamp"},  # an Oracle DATE holds a time of day too
     ),
     "snowflake": Profile(
         "snowflake",
@@ -231,6 +312,7 @@ PROFILES: dict[str, Profile] = {
             OptionRule("role", "identifier", "Role to use (give it catalog read rights only)."),
         ),
         error_codes={ErrorCategory.AUTHENTICATION_FAILED: frozenset({250001, 390100, 390144})},
+        system_schemas=frozenset({"information_schema"}),
     ),
     "redshift": Profile(
         "redshift",
@@ -243,6 +325,8 @@ PROFILES: dict[str, Profile] = {
         readonly="session-init",
         tls="libpq",
         options=_KEEPALIVES,
+        system_schemas=_PG_SYSTEM_SCHEMAS | {"pg_internal", "pg_auto_copy", "pg_automv"},
+        system_schema_prefixes=_PG_TEMP_PREFIXES,
     ),
     "sqlite": Profile(
         "sqlite",
@@ -265,6 +349,7 @@ PROFILES: dict[str, Profile] = {
         file_based=True,
         readonly="file-mode",
         tls="file",
+        system_schemas=frozenset({"information_schema", "pg_catalog"}),
     ),
 }
 

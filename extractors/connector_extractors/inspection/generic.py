@@ -34,9 +34,9 @@ from connector_extractors.metadata import (
     Schema,
     Table,
     TableKind,
-    TypeFamily,
     UniqueConstraint,
 )
+from connector_extractors.profiles import profile_for
 from connector_extractors.type_family import type_family
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,6 @@ class _Object:
     kind: TableKind
     materialized: bool = False
     foreign: bool = False
-
-
-# Where a dialect's type name means something else than the common reading of it.
-FAMILY_OVERRIDES: dict[str, dict[str, TypeFamily]] = {
-    "oracle": {"DATE": "timestamp"},  # an Oracle DATE holds a time of day too
-    "sqlserver": {"TIMESTAMP": "binary", "ROWVERSION": "binary"},  # a row version, not a time
-}
 
 
 def _int(value: Any) -> int | None:
@@ -107,7 +100,8 @@ class GenericReader:
         self.inspector: Inspector = inspect(connection)
         self.dialect = connection.dialect
         self._types = TypeStrings()
-        self._family_overrides = FAMILY_OVERRIDES.get(technology, {})
+        profile = profile_for(technology)
+        self._family_overrides = profile.type_family_overrides if profile else {}
 
     # -- listing ------------------------------------------------------------------------------------
 

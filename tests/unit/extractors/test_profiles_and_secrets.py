@@ -40,6 +40,10 @@ def test_every_technology_has_a_profile() -> None:
     for technology, profile in PROFILES.items():
         assert profile.technology == technology
         assert profile.file_based == (profile.default_port is None and technology != "snowflake")
+        if not profile.file_based:
+            assert profile.system_schemas, f"{technology} lists no system schemas"
+        assert all(prefix == prefix.lower() for prefix in profile.system_schema_prefixes), technology
+        assert all(name == name.upper() for name in profile.type_family_overrides), technology
 
 
 def test_no_allowlist_names_a_target_credential_tls_or_login_sql() -> None:
