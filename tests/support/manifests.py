@@ -72,6 +72,35 @@ def connection(
     return {"apiVersion": API_VERSION, "kind": "OnlineConnection", "metadata": metadata, "spec": body}
 
 
+def connection_spec(**sections: Any) -> Doc:
+    """The spec of a connection that nothing reaches (unit tests: `db.example.com`, DataGalaxy's public URL).
+
+    A mapping merges into the default section of the same name (`target={"workspace": "X"}`), anything
+    else replaces or adds a section (`schedule={...}`).
+    """
+    body: Doc = {
+        "source": {
+            "technology": "postgresql",
+            "host": "db.example.com",
+            "database": "sales",
+            "username": "reader",
+            "passwordSecretRef": {"name": "db", "key": "password"},
+        },
+        "target": {
+            "apiUrl": "https://api.datagalaxy.com/v2",
+            "tokenSecretRef": {"name": "dg", "key": "token"},
+            "workspace": "Sales",
+            "sourceName": "Sales DB",
+        },
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = {**body[key], **value}
+        else:
+            body[key] = value
+    return body
+
+
 def connection_manifest(name: str, db: ShopDatabase, api_url: str, **spec: Any) -> str:
     """`connection(...)` as text for `kubectl apply -f -`."""
     return manifest(connection(name, db, api_url, **spec))

@@ -16,6 +16,7 @@ from connector_operator.operator_state import OperatorState
 from connector_operator.reconcile import reconcile
 from connector_operator.secrets_check import SecretInfo
 from connector_operator.settings import Settings
+from tests.support.manifests import connection_spec
 from tests.unit.operator.fake_kube import FakeKube
 
 NS = "team"
@@ -26,23 +27,7 @@ def lookup(name: str) -> SecretInfo | None:
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "source": {
-            "technology": "postgresql",
-            "host": "db.example.com",
-            "database": "sales",
-            "username": "reader",
-            "passwordSecretRef": {"name": "db", "key": "password"},
-        },
-        "target": {
-            "apiUrl": "https://api.datagalaxy.com/v2",
-            "tokenSecretRef": {"name": "dg", "key": "token"},
-            "workspace": "Sales",
-            "sourceName": "Sales DB",
-        },
-    }
-    raw.update(overrides)
-    return raw
+    return connection_spec(**overrides)
 
 
 class World:

@@ -19,6 +19,7 @@ from connector_operator.operator_state import OperatorState
 from connector_operator.reconcile import reconcile
 from connector_operator.secrets_check import ALLOW_USE_LABEL, SecretInfo
 from connector_operator.settings import Settings
+from tests.support.manifests import connection_spec
 from tests.unit.operator.fake_kube import FakeKube
 
 NS = "team"
@@ -27,22 +28,7 @@ TOKEN = "token-value-never-kept"
 
 
 def spec(**source_extra: Any) -> dict[str, Any]:
-    return {
-        "source": {
-            "technology": "postgresql",
-            "host": "db.example.com",
-            "database": "sales",
-            "username": "reader",
-            "passwordSecretRef": {"name": "db", "key": "password"},
-            **source_extra,
-        },
-        "target": {
-            "apiUrl": "https://api.datagalaxy.com/v2",
-            "tokenSecretRef": {"name": "dg", "key": "token"},
-            "workspace": "Sales",
-            "sourceName": "Sales DB",
-        },
-    }
+    return connection_spec(source=source_extra)
 
 
 def secret(name: str, data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:

@@ -22,18 +22,13 @@ from connector_operator.target_ownership import (
     owner,
     ownership_key,
 )
+from tests.support.manifests import connection_spec
 from tests.unit.operator.fake_kube import FakeKube
 
 
 def target(**overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "apiUrl": "https://api.datagalaxy.com/v2",
-        "tokenSecretRef": {"name": "dg", "key": "token"},
-        "workspace": "Sales",
-        "sourceName": "Sales DB",
-    }
-    raw.update(overrides)
-    return raw
+    target: dict[str, Any] = connection_spec(target=overrides)["target"]
+    return target
 
 
 def body(name: str, created: str, namespace: str = "team", **target_overrides: Any) -> dict[str, Any]:
@@ -92,16 +87,7 @@ class Cluster:
                 self.index[key].append(claim)
 
     def add(self, name: str, namespace: str = "team", **target_overrides: Any) -> None:
-        spec = {
-            "source": {
-                "technology": "postgresql",
-                "host": "db.example.com",
-                "database": "sales",
-                "username": "reader",
-                "passwordSecretRef": {"name": "db", "key": "password"},
-            },
-            "target": target(**target_overrides),
-        }
+        spec = connection_spec(target=target_overrides)
         self.kube.add("connection", {"metadata": {"name": name, "namespace": namespace}, "spec": spec})
         self.reindex()
         self.reconcile(name, namespace)
