@@ -39,6 +39,18 @@ def _json(response: Any) -> Any:
     return json.loads(response.data)
 
 
+def _read_or_none(read: Callable[[], Any]) -> dict[str, Any] | None:
+    """One object read without preloading (`_preload_content=False`), or None when it does not exist."""
+    try:
+        response = read()
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    body: dict[str, Any] = _json(response)
+    return body
+
+
 class Kube:
     def __init__(self, api_client: client.ApiClient | None = None) -> None:
         self.api = api_client or load_api_client()
@@ -122,14 +134,9 @@ class Kube:
 
         The caller (`secret_reads`) reduces the body to key names, empty keys and labels at once.
         """
-        try:
-            response = self.core.read_namespaced_secret(name, namespace, _preload_content=False)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        body: dict[str, Any] = _json(response)
-        return body
+        return _read_or_none(
+            lambda: self.core.read_namespaced_secret(name, namespace, _preload_content=False)
+        )
 
     # -- jobs ----------------------------------------------------------------------------------
     def create_job(self, job: dict[str, Any]) -> bool:
@@ -179,14 +186,9 @@ class Kube:
 
     # -- cronjobs ------------------------------------------------------------------------------
     def read_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            response = self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        body: dict[str, Any] = _json(response)
-        return body
+        return _read_or_none(
+            lambda: self.batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
+        )
 
     def create_cronjob(self, desired: dict[str, Any]) -> dict[str, Any] | None:
         """Create a CronJob; the created object, or None when one of that name exists already."""
