@@ -60,6 +60,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from connector_testbed.measuring import run_measured
+
 COLUMN_TYPES = {
     "postgresql": [
         "integer", "bigint", "varchar(100)", "text", "numeric(12,2)", "timestamp", "date", "boolean",
@@ -274,21 +276,6 @@ def measure(mode: str, config: dict[str, Any], password: str | None, repeat: int
 DATAHUB_PACKAGE = "acryl-datahub[postgres]"
 
 
-def run_process(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run one command to its end; wall clock, CPU and peak RSS of the child (`/usr/bin/time -v`-style)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            errors.seek(0)
-            text = errors.read().decode(errors="replace")[-3000:]
-            raise SystemExit(f"{Path(argv[0]).name} failed (exit {proc.returncode}):\n{text}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
-
-
 def extractor_command() -> list[str]:
     """The console script a user runs, from this interpreter's venv."""
     script = Path(sys.executable).with_name("online-connector-extract")
@@ -366,7 +353,7 @@ class WholeProcesses:
     def dry_run(self) -> dict[str, float]:
         config = self._config_file("dry-run.json.config", self.config)
         argv = [*extractor_command(), "--config", str(config), "--dry-run", "--output", str(self.output)]
-        return run_process(argv, self.env)
+        return run_measured(argv, self.env)
 
     def import_run(self) -> dict[str, float]:
         """Extract and push to the simulator (another process), reset first: every run creates it all."""
@@ -377,7 +364,7 @@ class WholeProcesses:
         target = {"apiUrl": self.simulator.url, "workspace": "Demo", "sourceName": "bench"}
         config = self._config_file("import.json.config", {**self.config, "target": target})
         before = self.simulator.stats()
-        figures = run_process(
+        figures = run_measured(
             [*extractor_command(), "--config", str(config)], {**self.env, "OLC_DATAGALAXY_TOKEN": VALID_TOKEN}
         )
         after = self.simulator.stats()
@@ -394,7 +381,7 @@ class WholeProcesses:
 
     def datahub(self, program: Path) -> dict[str, float]:
         recipe = datahub_recipe(self.config, self.folder)
-        return run_process([str(program), "ingest", "-c", str(recipe)], self.env)
+        return run_measured([str(program), "ingest", "-c", str(recipe)], self.env)
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:

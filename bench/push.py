@@ -44,6 +44,7 @@ from connector_extractors.datagalaxy import DataGalaxyClient, push_metadata, res
 from connector_extractors.datagalaxy.bulktree import BatchLimits, iter_batches, source_fields  # noqa: E402
 from connector_extractors.metadata import Column, Schema, SourceMetadata, Table  # noqa: E402
 from connector_extractors.run_config import TargetConfig  # noqa: E402
+from connector_testbed.measuring import run_measured  # noqa: E402
 from connector_testbed.simulator import VALID_TOKEN, SimulatorServer  # noqa: E402
 
 
@@ -107,19 +108,8 @@ def timed_push(
 
 def _whole_process(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     """One command to its end: wall clock, CPU (user + system) and peak RSS of the child process."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            errors.seek(0)
-            raise SystemExit(f"{argv} failed:\n{errors.read().decode(errors='replace')[-3000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+    figures = run_measured(argv, env)
+    return {"wall_s": figures["wall"], "cpu_s": figures["cpu"], "peak_mb": figures["peak_mb"]}
 
 
 def whole_process_import(columns: int, per_table: int, repeat: int) -> int:
