@@ -10,21 +10,9 @@ import pytest
 from connector_operator import conditions, cron
 from connector_operator.secrets_check import ALLOW_USE_LABEL, SecretInfo, api_host_allowed, evaluate
 from connector_operator.settings import Settings
+from tests.support.manifests import connection_spec
 
-SPEC: dict[str, Any] = {
-    "source": {
-        "technology": "postgresql",
-        "host": "db",
-        "username": "reader",
-        "passwordSecretRef": {"name": "db", "key": "password"},
-    },
-    "target": {
-        "apiUrl": "https://api.datagalaxy.com/v2",
-        "tokenSecretRef": {"name": "dg", "key": "token"},
-        "workspace": "W",
-        "sourceName": "S",
-    },
-}
+SPEC: dict[str, Any] = connection_spec()
 AS_PASSWORD = {ALLOW_USE_LABEL: "source-password"}
 AS_TOKEN = {ALLOW_USE_LABEL: "datagalaxy-token"}
 

@@ -23,21 +23,9 @@ from connector_operator.secrets_check import (
     source_host_allowed,
 )
 from connector_operator.settings import Settings
+from tests.support.manifests import connection_spec
 
-SPEC: dict[str, Any] = {
-    "source": {
-        "technology": "postgresql",
-        "host": "db.example.com",
-        "username": "reader",
-        "passwordSecretRef": {"name": "db", "key": "password"},
-    },
-    "target": {
-        "apiUrl": "https://api.datagalaxy.com/v2",
-        "tokenSecretRef": {"name": "dg", "key": "token"},
-        "workspace": "W",
-        "sourceName": "S",
-    },
-}
+SPEC: dict[str, Any] = connection_spec()
 SECRETS = {"db": SecretInfo(frozenset({"password"})), "dg": SecretInfo(frozenset({"token"}))}
 
 
