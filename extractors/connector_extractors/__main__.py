@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -43,6 +44,9 @@ from connector_extractors.run_config import (
     RunConfig,
 )
 from connector_extractors.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from connector_extractors.extract import Extraction
 
 log = logging.getLogger("connector_extractors")
 DEFAULT_TERMINATION_PATH = "/dev/termination-log"
@@ -141,46 +145,68 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def run_import(
-    config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
-) -> RunSummary:
-    started = time.monotonic()
+def _extract(config: RunConfig, password: str | None) -> Extraction:
     with collector_paused():
         from connector_extractors.extract import extract  # noqa: PLC0415 - SQLAlchemy: not for a bad config
 
-        extraction = extract(config, password)
-    metadata = extraction.metadata
-    counts = metadata.counts()
-    warnings = list(extraction.warnings)
-    described = (
+        return extract(config, password)
+
+
+def _described(config: RunConfig, counts: dict[str, int]) -> str:
+    return (
         f"{counts['schemas']} schemas, {counts['tables']} tables, {counts['views']} views and "
         f"{counts['columns']} columns from {config.source.technology}"
     )
+
+
+def dry_run(
+    config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
+) -> RunSummary:
+    started = time.monotonic()
+    extraction = _extract(config, password)
+    metadata = extraction.metadata
+    counts = metadata.counts()
+    warnings = list(extraction.warnings)
+    content_hash = metadata.content_hash()
+    if args.output is not None:
+        write_metadata(args.output, metadata, content_hash)
+    if args.show_tree:
+        from connector_extractors.datagalaxy.preview import show  # noqa: PLC0415
+
+        for text in show(config, token, metadata):
+            sys.stdout.write(text + "\n")
+    return RunSummary(
+        mode="import",
+        result="PartialSuccess" if warnings else "Succeeded",
+        message=f"Dry run: extracted {_described(config, counts)}; nothing pushed.",
+        counts=counts,
+        durationSeconds=round(time.monotonic() - started, 3),
+        warnings=warnings,
+        contentHash=content_hash,
+    )
+
+
+def run_import(
+    config: RunConfig, args: argparse.Namespace, password: str | None, token: str | None
+) -> RunSummary:
     if args.dry_run:
-        content_hash = metadata.content_hash()
-        if args.output is not None:
-            write_metadata(args.output, metadata, content_hash)
-        if args.show_tree:
-            from connector_extractors.datagalaxy.preview import show  # noqa: PLC0415
+        return dry_run(config, args, password, token)
+    started = time.monotonic()
+    from connector_extractors.push import TargetPreparation, push  # noqa: PLC0415 - not for dry runs
 
-            for text in show(config, token, metadata):
-                sys.stdout.write(text + "\n")
-        return RunSummary(
-            mode="import",
-            result="PartialSuccess" if warnings else "Succeeded",
-            message=f"Dry run: extracted {described}; nothing pushed.",
-            counts=counts,
-            durationSeconds=round(time.monotonic() - started, 3),
-            warnings=warnings,
-            contentHash=content_hash,
-        )
-    if warnings and config.missing_objects == "delete":
-        # Objects the extraction skipped (no privilege, unreadable) look dropped: partial reads never delete.
-        config = config.model_copy(update={"missing_objects": "report"})
-        warnings.append("Objects missing from the source were not deleted: the extraction skipped some")
-    from connector_extractors.push import push  # noqa: PLC0415 - not for dry runs
-
-    outcome = push(config, token, metadata)
+    target = TargetPreparation(config, token)  # the target's reads, in a thread while the extraction runs
+    try:
+        extraction = _extract(config, password)
+        metadata = extraction.metadata
+        counts = metadata.counts()
+        warnings = list(extraction.warnings)
+        if warnings and config.missing_objects == "delete":
+            # Objects the extraction skipped (no privilege, unreadable) look dropped: never delete then.
+            config = config.model_copy(update={"missing_objects": "report"})
+            warnings.append("Objects missing from the source were not deleted: the extraction skipped some")
+        outcome = push(config, token, metadata, target.result())
+    finally:
+        target.close()
     # The client's hash covers the target too; the model's own (seconds on huge catalogs) only as a fallback.
     content_hash = outcome.content_hash or metadata.content_hash()
     warnings += outcome.warnings
@@ -193,7 +219,7 @@ def run_import(
     return RunSummary(
         mode="import",
         result=result,  # type: ignore[arg-type]
-        message=f"Extracted {described}; {verb} to {outcome.target}.",
+        message=f"Extracted {_described(config, counts)}; {verb} to {outcome.target}.",
         counts=counts,
         push=outcome.counts,
         durationSeconds=round(time.monotonic() - started, 3),

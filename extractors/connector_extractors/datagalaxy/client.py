@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if "httpx" not in sys.modules:
+    # httpx's package imports its command-line client (click, rich, pygments: about 80 ms) whenever those
+    # happen to be installed; the extractor never uses it. A None entry makes that optional import fail
+    # at once, and httpx falls back to a stub `httpx.main`.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # after the line above, on purpose
 
 from connector_extractors.datagalaxy.errors import DataGalaxyError, Redactor, error_for_status, unavailable
 from connector_extractors.datagalaxy.retry import (
@@ -133,6 +140,10 @@ class DataGalaxyClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def restart_budget(self) -> None:
+        """Count the time budget from now (the client was opened early, while the extraction ran)."""
+        self._deadline = self._clock() + self.budget_seconds
 
     @property
     def seconds_left(self) -> float:

@@ -1,9 +1,10 @@
 """`push_metadata`: one extraction into one DataGalaxy target, idempotently.
 
-Steps: what the target understands (technologies and attributes, read once; an unknown
-`technologyCode` fails here, before anything is written) → content hash (stop here when it equals the
-last successful push's) → bulktree batches → find the source's id → primary and foreign keys → objects
-no longer in the source (report or delete).
+Steps: who owns the target source and what the target understands (technologies and attributes, read
+once; an unknown `technologyCode` fails here, before anything is written): `prepare_push`, which needs no
+metadata, so the extractor runs it while the extraction runs → content hash (stop here when it equals
+the last successful push's) → bulktree batches → the source's id → primary and foreign keys → objects no
+longer in the source (report or delete; nothing to list when this run created the source).
 Every step is an upsert or a set difference against what DataGalaxy holds, so a run that failed
 anywhere converges to the same end state when it is run again.
 """
@@ -49,6 +50,29 @@ class PushOutcome:
     source_id: str | None = None
     keys: dict[str, int] = field(default_factory=dict)
     refused_keys: list[str] = field(default_factory=list)  # keys DataGalaxy refused, by name
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a push learns about its target before it needs the metadata."""
+
+    claimed: ownership.TargetSource | None  # the target source as it was before this run (None: new)
+    vocabulary: Vocabulary
+    source_attributes: dict[str, Any] | None  # extra real keys of the top node (the ownership marker)
+
+
+def prepare_push(
+    client: DataGalaxyClient,
+    resolved: ResolvedTarget,
+    target: TargetConfig,
+    technology: str,
+    source_attributes: dict[str, Any] | None = None,
+) -> Preparation:
+    """Claim the target source (nothing written yet) and learn the target's vocabulary: four reads."""
+    owner = ownership.owner_of(target)
+    claimed = ownership.claim_target(client, resolved.version_id, target)  # before anything is written
+    vocabulary = learn_vocabulary(client, target.technology_code, technology)
+    return Preparation(claimed, vocabulary, ownership.with_marker(source_attributes or {}, owner) or None)
 
 
 def top_node(
@@ -169,12 +193,14 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
     *,
     batch_limits: BatchLimits | None = None,
     source_attributes: dict[str, Any] | None = None,
+    preparation: Preparation | None = None,
 ) -> PushOutcome:
-    """`source_attributes`: extra attributes for the top node (real keys only, e.g. an ownership marker)."""
-    owner = ownership.owner_of(target)
-    claimed = ownership.claim_target(client, resolved.version_id, target)  # before anything is written
-    source_attributes = ownership.with_marker(source_attributes or {}, owner) or None
-    vocabulary = learn_vocabulary(client, target.technology_code, metadata.technology)
+    """`source_attributes`: extra attributes for the top node (real keys only, e.g. an ownership marker);
+    `preparation`: `prepare_push`'s result when it ran already (with the same target)."""
+    if preparation is None:
+        preparation = prepare_push(client, resolved, target, metadata.technology, source_attributes)
+    claimed, vocabulary = preparation.claimed, preparation.vocabulary
+    source_attributes = preparation.source_attributes
     digest = content_hash(
         client, resolved, metadata, target, vocabulary=vocabulary, source_attributes=source_attributes
     )
@@ -194,7 +220,12 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         failed_tables = _push_tree(
             client, resolved, metadata, source, limits=batch_limits, outcome=outcome, vocabulary=vocabulary
         )
-    found = find_source(client, resolved.version_id, target.source_name)
+    # The source's id does not change with an upsert: look it up only when this run created it.
+    found = (
+        {"id": claimed.id, "path": claimed.path}
+        if claimed is not None
+        else find_source(client, resolved.version_id, target.source_name)
+    )
     if found is None:
         if metadata.schemas:
             raise DataGalaxyError(
@@ -221,6 +252,10 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         outcome.warnings.extend(keys.warnings)
         outcome.refused_keys = keys.refused
     mode = missing_objects
+    if claimed is None:
+        # The source did not exist before this run: everything under it was written by this run, so
+        # nothing can be missing from the source and no key can be stale. Nothing to list.
+        mode = "ignore"
     if mode == "delete" and outcome.failed_objects:
         outcome.warnings.append(
             "Objects no longer in the source were not deleted because some batches failed"

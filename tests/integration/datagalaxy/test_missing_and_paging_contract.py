@@ -209,3 +209,27 @@ def test_the_simulator_validates_paging_parameters(datagalaxy_simulator: Simulat
         )
         assert response.status_code == 400
         assert set(response.json()["error"]) == {"message", "status"}
+
+
+def test_a_source_this_run_created_is_not_listed_back(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
+) -> None:
+    """Nothing under a new source can be missing from the extraction: no listing, no key reads."""
+    client = client_factory()
+    target = make_target(datagalaxy_simulator)
+    resolved = resolve_target(client, target)
+    first = push_metadata(client, resolved, sample_metadata(), target, missing_objects="delete")
+    routes = datagalaxy_simulator.stats()["byRoute"]
+    listed = [
+        r for r in routes if r.startswith(("GET /v2/containers", "GET /v2/structures", "GET /v2/fields"))
+    ]
+    assert listed == []
+    assert "GET /v2/sources/{id}/{id}/primaryKeys" not in routes
+    assert (first.counts.missing, first.counts.deleted, first.keys["missing"]) == (0, 0, 0)
+    assert first.counts.created == len(_paths(datagalaxy_simulator.version_tree("Demo")["sources"]))
+
+    again = push_metadata(client, resolved, _shrunk(), target)  # the source exists now: compared
+    assert again.counts.missing == len(GONE)
+    routes = datagalaxy_simulator.stats()["byRoute"]
+    assert routes["GET /v2/fields"] >= 1
+    assert routes["GET /v2/sources/{id}/{id}/primaryKeys"] == 1  # the name the first push never used

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,6 +113,53 @@ def test_import_without_target_says_how_to_preview(env: Path, sqlite_db: Path, t
     config = write_config(tmp_path, {"source": {"technology": "sqlite", "path": str(sqlite_db)}})
     assert entry.main(["--config", str(config)]) == 2
     assert "--dry-run" in summary_of(env).message
+
+
+TARGET = {"apiUrl": "https://dg.invalid/v2", "workspace": "Demo", "sourceName": "shop"}
+
+
+def test_the_target_is_prepared_while_the_extraction_runs(
+    env: Path, sqlite_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The extraction waits for the target's preparation to start: it only can if both run at once."""
+    from connector_extractors import extract as extract_module
+    from connector_extractors import push as push_module
+
+    preparing = threading.Event()
+    real_extract = extract_module.extract
+
+    def prepare(config: object, token: object) -> object:
+        preparing.set()
+        raise ConnectorError(ErrorCategory.TARGET_UNAVAILABLE, "DataGalaxy is down (test)")
+
+    def extract(*args: Any, **kwargs: Any) -> Any:
+        assert preparing.wait(10), "the target's preparation did not start during the extraction"
+        return real_extract(*args, **kwargs)
+
+    monkeypatch.setattr(push_module, "prepare", prepare)
+    monkeypatch.setattr(extract_module, "extract", extract)
+    monkeypatch.setenv("OLC_DATAGALAXY_TOKEN", "dg-token")
+    config = write_config(
+        tmp_path, {"source": {"technology": "sqlite", "path": str(sqlite_db)}, "target": TARGET}
+    )
+    assert (
+        entry.main(["--config", str(config)])
+        == ConnectorError(ErrorCategory.TARGET_UNAVAILABLE, "").exit_code
+    )
+    assert "DataGalaxy is down (test)" in summary_of(env).message  # raised after the extraction succeeded
+
+
+def test_an_extraction_failure_wins_over_a_target_failure(env: Path, tmp_path: Path) -> None:
+    """No token (the target's failure) and no database file (the extraction's): the source is named."""
+    missing = tmp_path / "absent.db"
+    config = write_config(
+        tmp_path, {"source": {"technology": "sqlite", "path": str(missing)}, "target": TARGET}
+    )
+    assert entry.main(["--config", str(config)]) == 2
+    summary = summary_of(env)
+    assert summary.error_category == ErrorCategory.INVALID_CONFIGURATION.value
+    assert "absent.db" in summary.message
+    assert "token" not in summary.message.lower()
 
 
 def test_internal_errors_exit_1_without_secrets(
