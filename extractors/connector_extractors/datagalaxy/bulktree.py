@@ -80,7 +80,7 @@ class BatchLimits:
 
 @dataclass
 class Batch:
-    """One bulktree body, kept as the list of its parts: sent as they are, never copied into one string."""
+    """One bulktree body, kept as the list of its parts until it is sent (joined then: at most 8 MiB)."""
 
     chunks: list[bytes]
     size: int
