@@ -20,6 +20,7 @@ from connector_testbed.simulator.apierror import ApiError
 from connector_testbed.simulator.attributecheck import AttributeCheck
 from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.database import Database
+from connector_testbed.simulator.jsontext import canonical
 from connector_testbed.simulator.seed import Seed
 from connector_testbed.simulator.types import COMPATIBLE_CHILDREN, DATA_TYPE_OF_KIND, KIND_OF_TYPE
 
@@ -48,14 +49,6 @@ def new_id() -> str:
 
 def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# One encoder for every node: `json.dumps` with options builds a new encoder on each call.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-
-
-def _canonical(attributes: dict[str, Any]) -> str:
-    return _CANONICAL.encode(attributes)
 
 
 def _require_text(node: dict[str, Any], key: str, where: str) -> str:
@@ -103,7 +96,7 @@ def flatten(root: Any, max_entities: int, check: AttributeCheck | None = None) -
         kind = KIND_OF_TYPE[node_type]
         attributes = check.attributes(node, DATA_TYPE_OF_KIND[kind], f"{node_type} '{path}'", parent is None)
         nodes.append(
-            Node(path, node_type, kind, name, technical_name, parent, _canonical(attributes), type_path)
+            Node(path, node_type, kind, name, technical_name, parent, canonical(attributes), type_path)
         )
         if len(nodes) > max_entities:
             raise ApiError(400, f"Too many entities in one request: the limit is {max_entities}")
@@ -184,9 +177,10 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
                 if old_name == node.name and old_attributes == node.attributes:
                     counts["unchanged"] += 1
                 else:
-                    merged = json.loads(old_attributes) | json.loads(node.attributes)
-                    merged_text = _canonical(merged)
-                    if old_name == node.name and merged_text == old_attributes:
+                    old = json.loads(old_attributes)
+                    merged_text = canonical(old | json.loads(node.attributes))
+                    # Texts written by an older simulator may be canonical in another way: compare as now.
+                    if old_name == node.name and merged_text == canonical(old):
                         counts["unchanged"] += 1
                     else:
                         updates.append((node.name, merged_text, stamp, entity_id))
@@ -228,7 +222,7 @@ def create_source(db: Database, version_id: str, body: Any, check: AttributeChec
                 f"\\{source_type}",
                 None,
                 entity_id,
-                _canonical(check.attributes(body, "Source", f"{source_type} '{path}'", top=True)),
+                canonical(check.attributes(body, "Source", f"{source_type} '{path}'", top=True)),
                 stamp,
                 stamp,
             ),

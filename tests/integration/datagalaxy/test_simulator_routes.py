@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -152,6 +153,26 @@ def test_errors_use_the_documented_body(
         assert response.status_code == 501
         return
     _assert_error(response, status)
+
+
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"name":"db"} x', b'{"name":NaN}', b'{"name":"db","x":1e400}', b"\xff"]
+)
+def test_a_body_that_is_not_json_is_refused(datagalaxy_simulator: SimulatorServer, content: bytes) -> None:
+    path = f"/sources/bulktree/{_version(datagalaxy_simulator)}"
+    response = _call(datagalaxy_simulator, "POST", path, content=content)
+    assert _assert_error(response, 400) == "The body is not valid JSON"
+
+
+def test_names_outside_ascii_come_back_as_sent(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    tree = _tree() | {"name": "Boutique été ☃", "description": "ça 😀"}
+    with_bom = b"\xef\xbb\xbf" + json.dumps(tree).encode()  # read as the stdlib reads it
+    assert _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", content=with_bom).is_success
+    [source] = _call(
+        datagalaxy_simulator, "GET", "/sources", params={"versionId": version, "includeAttributes": "true"}
+    ).json()["results"]
+    assert (source["name"], source["attributes"]["description"]) == ("Boutique été ☃", "ça 😀")
 
 
 def test_primary_key_rows_must_name_existing_tables_and_columns(
