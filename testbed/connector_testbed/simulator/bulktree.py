@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,14 +38,51 @@ class Node:
     type_path: str
 
 
-def _uuid4_text() -> str:
-    """A random (version 4) UUID in its usual text form, without building a `uuid.UUID` (44,000 a run)."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+# An id is two random (version 4) UUIDs in their usual text form, `xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx`
+# (V one of 8, 9, a, b), joined by `:`: 73 characters from 64 random hex digits.
+_ID_LENGTH = 73
+_DIGIT_PLACES = [  # (where the hex digit goes in the id, which of the 64 digits it is)
+    (half * 37 + digit + (digit >= 8) + (digit >= 12) + (digit >= 16) + (digit >= 20), half * 32 + digit)
+    for half in (0, 1)
+    for digit in range(32)
+]
+_SEPARATORS = [(place, b"-") for place in (8, 13, 18, 23, 45, 50, 55, 60)] + [(36, b":")]
+_VERSION_PLACES = (14, 51)  # digit 12 of each UUID: the version, 4
+_VARIANT_PLACES = (19, 56)  # digit 16: the variant, 10xx in binary, whatever random digit was drawn there
+_VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+_IDS_AT_ONCE = 1024  # the strided copies stay within the CPU's cache (measured: 4096 is slower)
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` new ids at once: one `os.urandom` and a few strided copies instead of work per id."""
+    if count > _IDS_AT_ONCE:
+        return [
+            i for start in range(0, count, _IDS_AT_ONCE) for i in new_ids(min(_IDS_AT_ONCE, count - start))
+        ]
+    if count <= 0:
+        return []
+    digits = os.urandom(32 * count).hex().encode("ascii")
+    text = bytearray(_ID_LENGTH * count)
+    for place, digit in _DIGIT_PLACES:
+        text[place::_ID_LENGTH] = digits[digit::64]
+    for place, separator in _SEPARATORS:
+        text[place::_ID_LENGTH] = separator * count
+    for place in _VERSION_PLACES:
+        text[place::_ID_LENGTH] = b"4" * count
+    for place in _VARIANT_PLACES:
+        text[place::_ID_LENGTH] = text[place::_ID_LENGTH].translate(_VARIANT)
+    joined = text.decode("ascii")
+    return [joined[start : start + _ID_LENGTH] for start in range(0, len(joined), _ID_LENGTH)]
 
 
 def new_id() -> str:
-    return f"{_uuid4_text()}:{_uuid4_text()}"
+    return new_ids(1)[0]
+
+
+def fresh_ids() -> Iterator[str]:
+    """New ids for as long as they are asked for, made a batch at a time."""
+    while True:
+        yield from new_ids(_IDS_AT_ONCE)
 
 
 def now_text() -> str:
@@ -122,7 +160,8 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
             "WHERE version_id=? AND parent_id IS NULL AND technical_name=? AND type=?",
             (version_id, root.technical_name, root.type),
         ).fetchone()
-        source_id = row["id"] if row else new_id()
+        fresh = fresh_ids()
+        source_id = row["id"] if row else next(fresh)
         # Existing children, read per parent the batch touches (never the whole source: batches are small).
         children: dict[str, dict[tuple[str, str], tuple[str, str, str]]] = {}
         created: set[str] = set()
@@ -152,7 +191,7 @@ def upsert(db: Database, version_id: str, nodes: list[Node], stop_after: int | N
             parent_id = ids[node.parent] if node.parent is not None else None
             found = existing(parent_id, node)
             if found is None:
-                entity_id = source_id if node.parent is None else new_id()
+                entity_id = source_id if node.parent is None else next(fresh)
                 created.add(entity_id)
                 inserts.append(
                     (
