@@ -20,6 +20,17 @@ QUERIES = [
         "entities_family",
     ),
     ("SELECT technical_name, type, id, name, attributes FROM entities WHERE parent_id=?", "entities_family"),
+    # store.py: listing under a source (count, then a page), the sources of a version by name
+    ("SELECT COUNT(*) FROM entities WHERE kind=? AND source_id=?", "entities_source_order"),
+    (
+        "SELECT id FROM entities WHERE kind=? AND source_id=? ORDER BY path, type LIMIT 9 OFFSET 9",
+        "entities_source_order",
+    ),
+    (
+        "SELECT id FROM entities WHERE kind=? AND version_id=? AND parent_id IS NULL "
+        "AND technical_name=? AND type=? ORDER BY path, type LIMIT 9 OFFSET 0",
+        "entities_family",
+    ),
     # deletion and listing under a container: children by parent links
     (
         "WITH RECURSIVE sub(id) AS (SELECT id FROM entities WHERE parent_id=? UNION "
