@@ -15,6 +15,7 @@ from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.faults import Faults, Limits, Switchboard
 from connector_testbed.simulator.ratelimit import RateLimiter
 from connector_testbed.simulator.seed import Seed
+from connector_testbed.simulator.serving import SimulatorHandler
 from connector_testbed.simulator.store import Store
 
 
@@ -270,3 +271,8 @@ def test_two_tables_sharing_a_joined_path_are_two_objects(tmp_path: Path) -> Non
     assert upsert(store.db, version, flatten(body, 100))["created"] == 7
     assert upsert(store.db, version, flatten(body, 100))["unchanged"] == 7
     store.close()
+
+
+def test_answers_are_sent_without_waiting_for_nagle() -> None:
+    """Headers and body are two writes: with Nagle's algorithm the body waits for a delayed ACK."""
+    assert SimulatorHandler.disable_nagle_algorithm is True
