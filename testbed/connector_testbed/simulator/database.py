@@ -68,6 +68,9 @@ class Database:
         self.lock = threading.RLock()
         self.connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.connection.row_factory = sqlite3.Row
+        # 16 KiB pages (for a new file; an existing one keeps its own): an import writes 44,000 rows into
+        # four B-trees, a fifth less time than with 4 KiB pages.
+        self.connection.execute("PRAGMA page_size=16384")
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=OFF")
         # 64 MiB of page cache instead of 2: a 44,000-object import touches five indexes of the entities.

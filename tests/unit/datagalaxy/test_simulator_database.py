@@ -88,3 +88,10 @@ def test_the_same_object_cannot_be_written_twice(tmp_path: Path) -> None:
     db.connection.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", ("b", *other_version))
     assert _entity_indexes(db.connection) == ENTITY_INDEXES
     db.close()
+
+
+def test_a_new_file_has_16_kib_pages(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.sqlite")
+    assert db.connection.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert db.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
