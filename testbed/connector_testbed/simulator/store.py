@@ -25,7 +25,8 @@ from connector_testbed.simulator.types import DATA_TYPE_OF_KIND
 
 ACCESS_TOKEN_SECONDS = 3600.0
 # What a listing answers with; the attributes (the bulk of a row) only when asked for.
-_LISTED = "id, name, technical_name, type, kind, version_id, path, type_path, created, modified"
+# (`kind` and `version_id` are the ones asked for.)
+_LISTED = "id, name, technical_name, type, path, type_path, created, modified"
 _LISTED_WITH_ATTRIBUTES = _LISTED + ", attributes"
 
 
@@ -207,51 +208,67 @@ class Store:
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        where = ["version_id=?", "kind=?"]
-        params: list[Any] = [version_id, kind]
+        where = ["kind=?"]
+        params: list[Any] = [kind]
         with self.db.reading() as conn:
-            if parent_id is not None:
+            if parent_id is None:
+                where.append("version_id=?")
+                params.append(version_id)
+                if kind == "sources":  # the objects without a parent: the identity index finds them
+                    where.append("parent_id IS NULL")
+            else:
                 parent = conn.execute(
                     "SELECT kind FROM entities WHERE id=? AND version_id=?", (parent_id, version_id)
                 ).fetchone()
                 if parent is None:
                     raise ApiError(404, f"Parent {parent_id} not found")
                 if parent["kind"] == "sources":
-                    where.append("source_id=? AND id<>?")
-                    params += [parent_id, parent_id]
-                else:  # descendants by parent links: a path prefix would also match `x\\y` under `x`
-                    where.append(
-                        "id IN (WITH RECURSIVE sub(id) AS (SELECT id FROM entities WHERE parent_id=? UNION "
-                        "SELECT e.id FROM entities e JOIN sub ON e.parent_id = sub.id) SELECT id FROM sub)"
-                    )
+                    # Every object of a source is in the source's version: `version_id` is not asked, so
+                    # the count and the rows a page skips are read from the (source_id, kind, path,
+                    # type) index alone.
+                    where.append("source_id=?")
                     params.append(parent_id)
+                    if kind == "sources":
+                        where.append("id<>?")
+                        params.append(parent_id)
+                else:  # descendants by parent links: a path prefix would also match `x\\y` under `x`
+                    where += [
+                        "version_id=?",
+                        "id IN (WITH RECURSIVE sub(id) AS (SELECT id FROM entities WHERE parent_id=? UNION "
+                        "SELECT e.id FROM entities e JOIN sub ON e.parent_id = sub.id) SELECT id FROM sub)",
+                    ]
+                    params += [version_id, parent_id]
             for column, value in filters.items():
                 where.append(f"{column}=?")
                 params.append(value)
             clause = " AND ".join(where)
             total = conn.execute(f"SELECT COUNT(*) FROM entities WHERE {clause}", params).fetchone()[0]
             columns = _LISTED_WITH_ATTRIBUTES if include_attributes else _LISTED
-            rows = conn.execute(
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples: 5,000 a page
+            rows = cursor.execute(
                 f"SELECT {columns} FROM entities WHERE {clause} ORDER BY path, type LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
-        results = []
-        for r in rows:
-            item: dict[str, Any] = {
-                "id": r["id"],
-                "name": r["name"],
-                "technicalName": r["technical_name"],
-                "type": r["type"],
-                "dataType": DATA_TYPE_OF_KIND[r["kind"]],
-                "versionId": r["version_id"],
-                "path": r["path"],
-                "typePath": r["type_path"],
-                "creationTime": r["created"],
-                "lastModificationTime": r["modified"],
+        data_type = DATA_TYPE_OF_KIND[kind]
+        results: list[dict[str, Any]] = [
+            {
+                "id": r[0],
+                "name": r[1],
+                "technicalName": r[2],
+                "type": r[3],
+                "dataType": data_type,
+                "versionId": version_id,
+                "path": r[4],
+                "typePath": r[5],
+                "creationTime": r[6],
+                "lastModificationTime": r[7],
             }
-            if include_attributes:
-                item["attributes"] = json.loads(r["attributes"])
-            results.append(item)
+            for r in rows
+        ]
+        if include_attributes:
+            for item, r in zip(results, rows, strict=True):
+                item["attributes"] = json.loads(r[8])
         return results, int(total)
 
     def get_entity(self, kind: str, version_id: str, entity_id: str) -> dict[str, Any]:

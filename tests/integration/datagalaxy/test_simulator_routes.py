@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,6 +13,9 @@ from connector_testbed.simulator import VALID_TOKEN, SimulatorServer
 pytestmark = pytest.mark.integration
 
 AUTH = {"Authorization": f"Bearer {VALID_TOKEN}"}
+# What a listing answers for each object (without includeAttributes).
+LISTED = {"id", "name", "technicalName", "type", "dataType", "versionId", "path", "typePath"}
+LISTED |= {"creationTime", "lastModificationTime"}
 
 
 def _version(sim: SimulatorServer) -> str:
@@ -105,6 +109,71 @@ def test_bulktree_uses_technical_names_for_paths_and_keeps_display_names(
     assert (source["name"], source["technicalName"], source["path"]) == ("Shop database", "shop", "\\shop")
 
 
+def _all_pages(sim: SimulatorServer, kind: str, **params: str) -> tuple[list[dict[str, Any]], set[int]]:
+    results: list[dict[str, Any]] = []
+    totals = set()
+    for page in range(1, 100):
+        body = _call(sim, "GET", f"/{kind}", params={**params, "limit": "2", "page": str(page)}).json()
+        results += body["results"]
+        totals.add(body["total_sum"])
+        if body["next_page"] is None:
+            return results, totals
+    raise AssertionError("endless paging")
+
+
+def test_listings_under_a_source_a_container_or_a_version_agree(
+    datagalaxy_simulator: SimulatorServer,
+) -> None:
+    version = _version(datagalaxy_simulator)
+    other = datagalaxy_simulator.seed.workspaces[1].version_id("v1")
+    shop = _tree()
+    shop["children"][0]["children"] += [
+        {"name": "items", "type": "Table", "children": [{"name": n, "type": "Column"} for n in "zyx"]},
+        {"name": "v", "type": "View", "children": [{"name": "id", "type": "Column", "description": "d"}]},
+    ]
+    shop["children"].append({"name": "archive", "type": "Model", "children": [_tree()["children"][0]]})
+    for body, where in ((shop, version), (_tree() | {"technicalName": "depot"}, version), (shop, other)):
+        assert _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{where}", json=body).is_success
+    sources, _ = _all_pages(datagalaxy_simulator, "sources", versionId=version)
+    assert [s["technicalName"] for s in sources] == ["depot", "shop"]
+    [shop_source] = [s for s in sources if s["technicalName"] == "shop"]
+    named, totals = _all_pages(
+        datagalaxy_simulator, "sources", versionId=version, technicalName="shop", type="Relational"
+    )
+    assert ([s["id"] for s in named], totals) == ([shop_source["id"]], {1})
+
+    fields, totals = _all_pages(datagalaxy_simulator, "fields", versionId=version, parentId=shop_source["id"])
+    assert totals == {len(fields)} == {6}
+    assert [f["path"] for f in fields] == sorted(f["path"] for f in fields)
+    assert {(f["dataType"], f["versionId"], f["type"]) for f in fields} == {("Field", version, "Column")}
+    assert all(set(f) == LISTED for f in fields)
+    with_attributes, _ = _all_pages(
+        datagalaxy_simulator,
+        "fields",
+        versionId=version,
+        parentId=shop_source["id"],
+        includeAttributes="true",
+    )
+    assert [f.pop("attributes") for f in with_attributes] == [{}] * 5 + [{"description": "d"}]
+    assert with_attributes == fields
+
+    [archive] = [
+        c
+        for c in _all_pages(
+            datagalaxy_simulator, "containers", versionId=version, parentId=shop_source["id"]
+        )[0]
+        if c["technicalName"] == "archive"
+    ]
+    under_archive, totals = _all_pages(
+        datagalaxy_simulator, "fields", versionId=version, parentId=archive["id"]
+    )
+    assert [f["path"] for f in under_archive] == ["\\shop\\archive\\sales\\orders\\id"]
+    assert totals == {1}
+    everywhere, totals = _all_pages(datagalaxy_simulator, "fields", versionId=version)
+    assert totals == {7}
+    assert [f for f in everywhere if not f["path"].startswith("\\depot")] == fields
+
+
 def test_a_single_source_is_created_with_201_once(datagalaxy_simulator: SimulatorServer) -> None:
     version = _version(datagalaxy_simulator)
     body = {"name": "empty", "type": "Relational"}
@@ -152,6 +221,26 @@ def test_errors_use_the_documented_body(
         assert response.status_code == 501
         return
     _assert_error(response, status)
+
+
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"name":"db"} x', b'{"name":NaN}', b'{"name":"db","x":1e400}', b"\xff"]
+)
+def test_a_body_that_is_not_json_is_refused(datagalaxy_simulator: SimulatorServer, content: bytes) -> None:
+    path = f"/sources/bulktree/{_version(datagalaxy_simulator)}"
+    response = _call(datagalaxy_simulator, "POST", path, content=content)
+    assert _assert_error(response, 400) == "The body is not valid JSON"
+
+
+def test_names_outside_ascii_come_back_as_sent(datagalaxy_simulator: SimulatorServer) -> None:
+    version = _version(datagalaxy_simulator)
+    tree = _tree() | {"name": "Boutique été ☃", "description": "ça 😀"}
+    with_bom = b"\xef\xbb\xbf" + json.dumps(tree).encode()  # read as the stdlib reads it
+    assert _call(datagalaxy_simulator, "POST", f"/sources/bulktree/{version}", content=with_bom).is_success
+    [source] = _call(
+        datagalaxy_simulator, "GET", "/sources", params={"versionId": version, "includeAttributes": "true"}
+    ).json()["results"]
+    assert (source["name"], source["attributes"]["description"]) == ("Boutique été ☃", "ça 😀")
 
 
 def test_primary_key_rows_must_name_existing_tables_and_columns(

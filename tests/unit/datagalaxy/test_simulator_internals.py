@@ -10,11 +10,12 @@ import pytest
 
 from connector_testbed.simulator.apierror import ApiError
 from connector_testbed.simulator.attributecheck import AttributeCheck, UnknownAttributes
-from connector_testbed.simulator.bulktree import flatten, new_id, upsert
+from connector_testbed.simulator.bulktree import flatten, fresh_ids, new_id, new_ids, upsert
 from connector_testbed.simulator.catalogue import metamodel_of
 from connector_testbed.simulator.faults import Faults, Limits, Switchboard
 from connector_testbed.simulator.ratelimit import RateLimiter
 from connector_testbed.simulator.seed import Seed
+from connector_testbed.simulator.serving import SimulatorHandler
 from connector_testbed.simulator.store import Store
 
 
@@ -215,6 +216,41 @@ def test_new_ids_are_two_random_version_4_uuids() -> None:
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, part)
 
 
+@pytest.mark.parametrize("count", [0, 1, 2, 1023, 1024, 1025, 5000])
+def test_ids_made_in_bulk_are_as_many_unique_random_version_4_uuid_pairs(count: int) -> None:
+    ids = new_ids(count)
+    assert len(ids) == len(set(ids)) == count
+    for one in ids:
+        assert len(one) == 73
+        for part in one.split(":"):
+            parsed = uuid.UUID(part)
+            assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, part)
+
+
+def test_every_random_digit_of_the_bulk_ids_varies() -> None:
+    ids = new_ids(3000)
+    variants = {"8", "9", "a", "b"}
+    for place in range(73):
+        seen = {one[place] for one in ids}
+        if place in (8, 13, 18, 23, 45, 50, 55, 60):
+            assert seen == {"-"}
+        elif place == 36:
+            assert seen == {":"}
+        elif place in (14, 51):
+            assert seen == {"4"}
+        elif place in (19, 56):
+            assert seen == variants
+        else:
+            assert seen == set("0123456789abcdef"), place
+
+
+def test_fresh_ids_keep_coming_unique_across_batches() -> None:
+    stream = fresh_ids()
+    ids = [next(stream) for _ in range(2500)]
+    assert len(set(ids)) == 2500
+    assert all(uuid.UUID(one[:36]).version == 4 for one in ids)
+
+
 def test_technology_codes_must_exist_even_in_drop_mode() -> None:
     body = tree(table("t", "a")) | {"technologyCode": "postgres"}
     with pytest.raises(ApiError, match="Unknown technology code 'postgres'"):
@@ -235,3 +271,8 @@ def test_two_tables_sharing_a_joined_path_are_two_objects(tmp_path: Path) -> Non
     assert upsert(store.db, version, flatten(body, 100))["created"] == 7
     assert upsert(store.db, version, flatten(body, 100))["unchanged"] == 7
     store.close()
+
+
+def test_answers_are_sent_without_waiting_for_nagle() -> None:
+    """Headers and body are two writes: with Nagle's algorithm the body waits for a delayed ACK."""
+    assert SimulatorHandler.disable_nagle_algorithm is True
