@@ -21,6 +21,7 @@ from connector_extractors.datagalaxy import ownership
 from connector_extractors.datagalaxy.bulktree import (
     MAPPING_VERSION,
     BatchLimits,
+    encode_tables,
     iter_batches,
     iter_table_json,
     source_fields,
@@ -90,8 +91,10 @@ def content_hash(
     *,
     vocabulary: Vocabulary | None = None,
     source_attributes: dict[str, Any] | None = None,
+    encoded: list[list[bytes]] | None = None,
 ) -> str:
-    """sha256 of the target's identity and of exactly what would be sent, table by table."""
+    """sha256 of the target's identity and of exactly what would be sent, table by table (`encoded`: the
+    tables' JSON as `encode_tables` made it, the very bytes the batches then send)."""
     vocabulary = vocabulary or Vocabulary()
     digest = hashlib.sha256()
     identity = {
@@ -103,9 +106,9 @@ def content_hash(
         "vocabulary": vocabulary.identity(),
     }
     digest.update(json.dumps(identity, sort_keys=True).encode())
-    for piece in iter_table_json(metadata, vocabulary):
+    for piece in iter_table_json(metadata, vocabulary, encoded):
         digest.update(b"\n")
-        digest.update(piece.encode())
+        digest.update(piece)
     for schema in metadata.schemas:
         for table in schema.tables:
             keys = {
@@ -141,6 +144,7 @@ def _push_tree(
     limits: BatchLimits | None,
     outcome: PushOutcome,
     vocabulary: Vocabulary,
+    encoded: list[list[bytes]] | None = None,
 ) -> set[tuple[str, str]]:
     """Send every batch; a rejected batch is reported and the others still go. Returns failed tables."""
     failed_tables: set[tuple[str, str]] = set()
@@ -148,7 +152,8 @@ def _push_tree(
     first_error: DataGalaxyError | None = None
     succeeded = 0
     batches = 0
-    for number, batch in enumerate(iter_batches(metadata, source, limits, vocabulary), start=1):
+    batches_of = iter_batches(metadata, source, limits, vocabulary, encoded)
+    for number, batch in enumerate(batches_of, start=1):
         batches += 1
         what = f"pushing batch {number} ({batch.entities} objects)"
         try:
@@ -201,8 +206,15 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
         preparation = prepare_push(client, resolved, target, metadata.technology, source_attributes)
     claimed, vocabulary = preparation.claimed, preparation.vocabulary
     source_attributes = preparation.source_attributes
+    encoded = encode_tables(metadata, vocabulary)  # hashed, then sent: encoded once
     digest = content_hash(
-        client, resolved, metadata, target, vocabulary=vocabulary, source_attributes=source_attributes
+        client,
+        resolved,
+        metadata,
+        target,
+        vocabulary=vocabulary,
+        source_attributes=source_attributes,
+        encoded=encoded,
     )
     outcome = PushOutcome(PushCounts(), False, [*resolved.warnings, *vocabulary.warnings], 0, digest)
     if (
@@ -218,7 +230,14 @@ def push_metadata(  # noqa: PLR0917 - the interface the extractor calls
     failed_tables: set[tuple[str, str]] = set()
     if metadata.schemas:
         failed_tables = _push_tree(
-            client, resolved, metadata, source, limits=batch_limits, outcome=outcome, vocabulary=vocabulary
+            client,
+            resolved,
+            metadata,
+            source,
+            limits=batch_limits,
+            outcome=outcome,
+            vocabulary=vocabulary,
+            encoded=encoded,
         )
     # The source's id does not change with an upsert: look it up only when this run created it.
     found = (

@@ -12,6 +12,7 @@ from connector_extractors.datagalaxy.bulktree import (
     BatchLimits,
     column_data_type,
     column_node,
+    encode_tables,
     iter_batches,
     source_fields,
 )
@@ -151,3 +152,18 @@ def test_the_sql_type_and_default_go_only_under_custom_attributes_the_target_has
     vocabulary = Vocabulary(custom_keys={"sql_type": "Technical data type", "default": "Default value"})
     node = column_node(column, vocabulary)
     assert (node["Technical data type"], node["Default value"]) == ("character varying(20)", "'x'")
+
+
+def test_batches_from_the_encoded_tables_are_the_batches_encoded_on_the_fly() -> None:
+    metadata = wide_metadata(tables=25, columns_per_table=6, schemas=3)
+    metadata.schemas.append(Schema("zz_empty", []))
+    wide = Table("wide", "table", [Column(f"c{i}", i + 1, "int", "integer", True) for i in range(20)])
+    metadata.schemas[0].tables.append(wide)  # wider than a batch: split, encoded apart
+    limits = BatchLimits(max_entities=12, max_bytes=4096)
+    encoded = encode_tables(metadata)
+    from_encoded = [
+        (b.body, b.entities, b.tables) for b in iter_batches(metadata, SOURCE, limits, encoded=encoded)
+    ]
+    on_the_fly = [(b.body, b.entities, b.tables) for b in iter_batches(metadata, SOURCE, limits)]
+    assert from_encoded == on_the_fly
+    assert encoded == [[], [], [], []]  # each schema's JSON let go once its batches were built

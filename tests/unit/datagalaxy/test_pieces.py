@@ -12,7 +12,7 @@ from connector_extractors.datagalaxy.missing import Expected, Listed, expected_k
 from connector_extractors.datagalaxy.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from connector_extractors.datagalaxy.throttle import Throttle
 from connector_extractors.metadata import Column, ForeignKey, PrimaryKey, Schema, SourceMetadata, Table
-from tests.fixtures.simulator import sample_metadata
+from tests.fixtures.simulator import sample_metadata, wide_metadata
 
 
 class Clock:
@@ -245,6 +245,28 @@ def _hash(metadata: SourceMetadata, source: str = "shop", version: str = "v") ->
 
     target = TargetConfig(apiUrl="https://dg.example/v2", workspace="W", sourceName=source)
     return content_hash(_ApiUrl(), ResolvedTarget("w", version, "1"), metadata, target)  # type: ignore[arg-type]
+
+
+def test_the_content_hash_is_the_one_of_before_the_tables_were_encoded_once() -> None:
+    """Pinned: the hash the operator keeps as previousContentHash, from the tables encoded on the fly or
+    once (what a push does), is the one of before."""
+    from connector_extractors.datagalaxy.bulktree import encode_tables
+    from connector_extractors.datagalaxy.push import content_hash
+    from connector_extractors.datagalaxy.target import ResolvedTarget
+    from connector_extractors.run_config import TargetConfig
+
+    target = TargetConfig(apiUrl="https://dg.example/v2", workspace="W", sourceName="shop")
+    pinned = {
+        "sha256:11cc26c2c40bb9a00745964e1d516df9c3a6d46c9e70bfc781b6129c1ef0450d": sample_metadata(),
+        "sha256:ad469004f513999c336687900ed936c44c0978a0c572a60e7fd6b3ac418b181f": wide_metadata(
+            tables=25, columns_per_table=6, schemas=3
+        ),
+    }
+    for expected, metadata in pinned.items():
+        assert _hash(metadata) == expected
+        encoded = encode_tables(metadata)
+        once = content_hash(_ApiUrl(), ResolvedTarget("w", "v", "1"), metadata, target, encoded=encoded)  # type: ignore[arg-type]
+        assert once == expected
 
 
 def test_the_content_hash_is_stable_and_sensitive_to_everything_pushed() -> None:
