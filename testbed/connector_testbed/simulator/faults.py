@@ -37,6 +37,10 @@ class Limits:
     block_seconds: float = 900.0  # how long a caller over quota is blocked ("15 minutes")
     throttle_rps: float = 8.0  # beyond this rate each request is delayed
     throttle_delay: float = 0.5  # by this much ("500ms")
+    # How "8 requests/s" is counted is not documented: "window" = more than throttle_rps starts in the
+    # last second; "spacing" = a start sooner than 1/throttle_rps after the previous one (a leaky bucket
+    # without burst, less a few ms of jitter). A client must stay clear of both (ratelimit.py).
+    throttle_model: str = "window"
     send_retry_after: bool = False  # Retry-After on 429 (the real API does not document it)
     composite_foreign_keys: bool = True  # whether FK rows sharing a name form one composite FK
     unknown_attributes: str = "refuse"  # an unknown or ill-typed attribute: "refuse" (400) or "drop"
@@ -51,6 +55,8 @@ def _coerce(cls: type[Any], current: Any, changes: dict[str, Any]) -> Any:
         raise ValueError(f"unknown {cls.__name__.lower()} switch(es): {', '.join(sorted(unknown))}")
     if changes.get("unknown_attributes", "refuse") not in ("refuse", "drop"):
         raise ValueError("unknown_attributes must be 'refuse' or 'drop'")
+    if changes.get("throttle_model", "window") not in ("window", "spacing"):
+        raise ValueError("throttle_model must be 'window' or 'spacing'")
     changes = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
     return replace(current, **changes)
 

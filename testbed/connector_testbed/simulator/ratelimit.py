@@ -3,7 +3,9 @@
 Documented (API reference 2.31.x): 28,800 requests/hour, beyond which "your IP will be blocked for 15
 minutes"; 8 requests/s, beyond which "each request will be delayed by 500ms". Every answer carries
 `X-RateLimit-Remaining`. The simulator keeps one window for every caller, since they all come from the
-loopback address.
+loopback address. How the 8 requests/s are counted is not documented, so both readings exist behind
+`Limits.throttle_model`: a count over the last second ("window", the default), or a minimum spacing
+between request starts ("spacing", a leaky bucket without burst, as nginx's `limit_req` does).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from dataclasses import dataclass
 
 from connector_testbed.simulator.faults import Limits
+
+SPACING_JITTER = 0.005  # "spacing": how much sooner than 1/rate a start may arrive (clock and network)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class RateLimiter:
         self._count = 0
         self._blocked_until = 0.0
         self._recent: collections.deque[float] = collections.deque()
+        self._last_start: float | None = None
 
     def reset(self) -> None:
         with self._lock:
@@ -39,6 +44,7 @@ class RateLimiter:
             self._count = 0
             self._blocked_until = 0.0
             self._recent.clear()
+            self._last_start = None
 
     def admit(self, limits: Limits) -> Admission:
         with self._lock:
@@ -55,8 +61,13 @@ class RateLimiter:
                 self._window_start = self._blocked_until
                 self._count = 0
                 return Admission(False, 0, retry_after=limits.block_seconds)
+            remaining = max(limits.quota_per_hour - self._count, 0)
+            if limits.throttle_model == "spacing":
+                previous, self._last_start = self._last_start, now
+                early = previous is not None and now - previous < 1.0 / limits.throttle_rps - SPACING_JITTER
+                return Admission(True, remaining, delay=limits.throttle_delay if early else 0.0)
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
             self._recent.append(now)
             delay = limits.throttle_delay if len(self._recent) > limits.throttle_rps else 0.0
-            return Admission(True, max(limits.quota_per_hour - self._count, 0), delay=delay)
+            return Admission(True, remaining, delay=delay)

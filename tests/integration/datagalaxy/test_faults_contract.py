@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -385,6 +386,31 @@ def test_the_self_throttle_keeps_under_the_service_throttle(
         polite.get_json("/workspaces")
     assert datagalaxy_simulator.stats()["throttled"] == 0
     assert time.monotonic() - started >= 11 / 6 - 0.05
+
+
+@pytest.mark.parametrize("model", ["window", "spacing"])
+def test_a_whole_push_is_never_throttled_whichever_way_the_rate_is_counted(
+    datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory, model: str
+) -> None:
+    """Both readings of "8 requests/s" (undocumented): the default client never earns the 500 ms delay."""
+    datagalaxy_simulator.set_limits(throttle_rps=8, throttle_model=model)
+    greedy = client_factory(requests_per_second=0)
+    for _ in range(9):
+        greedy.get_json("/workspaces")
+    assert datagalaxy_simulator.stats()["throttled"] >= 1  # the model is on
+    datagalaxy_simulator.reset()
+    datagalaxy_simulator.set_limits(throttle_rps=8, throttle_model=model)
+    default_rate = inspect.signature(DataGalaxyClient).parameters["requests_per_second"].default
+    client = client_factory(requests_per_second=default_rate)  # what a run uses: 8 request starts/s
+    target = make_target(datagalaxy_simulator)
+    outcome = push_metadata(
+        client, resolve_target(client, target), wide_metadata(tables=30, columns_per_table=5), target,
+        batch_limits=BatchLimits(max_entities=20),
+    )  # fmt: skip
+    stats = datagalaxy_simulator.stats()
+    assert stats["requests"] >= 12
+    assert outcome.failed_objects == 0
+    assert stats["throttled"] == 0
 
 
 # -- interrupted pushes -------------------------------------------------------------------------------------

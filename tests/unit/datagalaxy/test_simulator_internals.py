@@ -136,6 +136,24 @@ def test_the_throttle_delays_requests_beyond_the_rate() -> None:
     assert limiter.admit(limits).delay == 0
 
 
+def test_the_spacing_throttle_delays_a_start_sooner_than_one_over_the_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limits = Limits(throttle_rps=8, throttle_delay=0.5, throttle_model="spacing")
+    delays = []
+    for start in (0.0, 0.125, 0.2496, 0.3, 0.6, 0.61):  # 0.2496: 0.4 ms early, within the jitter allowed
+        now[0] = start
+        delays.append(limiter.admit(limits).delay)
+    assert delays == [0, 0, 0, 0.5, 0, 0.5]
+    window = RateLimiter(clock=lambda: now[0])
+    assert [window.admit(Limits(throttle_rps=8)).delay for _ in range(8)] == [0] * 8  # a burst of 8 is fine
+
+
+def test_an_unknown_throttle_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="throttle_model"):
+        Switchboard().set_limits({"throttle_model": "bucket"})
+
+
 def test_switches_count_down_and_reset() -> None:
     board = Switchboard(Faults(fail_next=1))
     assert board.take_error()
