@@ -373,6 +373,13 @@ class WholeProcesses:
         figures["waited"] = float(after.get("waitedSeconds", 0.0) - before.get("waitedSeconds", 0.0))
         figures["throttled"] = float(after.get("throttled", 0) - before.get("throttled", 0))
         figures["requests"] = float(after["requests"] - before["requests"])
+        # The target's reads that the CLI makes while the extraction runs: workspace (and version), the
+        # owner check (the first GET /v2/sources), technologies, attributes. The rest follow the extraction.
+        routes = {r: n - before["byRoute"].get(r, 0) for r, n in after["byRoute"].items()}
+        figures["target_reads"] = float(
+            sum(n for r, n in routes.items() if r.startswith(TARGET_READS))
+            + min(routes.get("GET /v2/sources", 0), 1)
+        )
         summary = self.summary()
         if summary.get("result") != "Succeeded":
             raise SystemExit(f"import run did not succeed: {summary}")
@@ -382,6 +389,10 @@ class WholeProcesses:
     def datahub(self, program: Path) -> dict[str, float]:
         recipe = datahub_recipe(self.config, self.folder)
         return run_measured([str(program), "ingest", "-c", str(recipe)], self.env)
+
+
+TARGET_READS = ("GET /v2/workspaces", "GET /v2/technologies", "GET /v2/attributes")
+THROTTLE_SPACING = 1.05 / 8  # the client's default spacing of request starts (throttle.py)
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -485,6 +496,14 @@ def report_whole(figures: dict[str, dict[str, float]], in_process: dict[str, Any
     print(
         f"  of the simulator's time, {i['waited']:.2f}s is simulated waiting (throttle delays on"
         f" {i['throttled']:.0f} requests, latency_ms, ms_per_mib), the rest its own handling"
+    )
+    after = i["requests"] - i["target_reads"]
+    floor = max(after - 1, 0) * THROTTLE_SPACING
+    print(
+        f"  the client spaces request starts {THROTTLE_SPACING * 1000:.0f} ms apart (DataGalaxy's documented"
+        f" 8/s, 5 % margin): the {after:.0f} requests after the extraction take >= {floor:.2f} s however fast"
+        f" the service; i - d = {i['wall'] - d['wall']:.2f} s; i/d floor = 1 + {floor:.2f}/d ="
+        f" {1 + floor / d['wall']:.2f}"
     )
     if "datahub" in figures:
         h = figures["datahub"]
