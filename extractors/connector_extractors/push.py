@@ -85,6 +85,10 @@ class TargetPreparation:
     """
 
     def __init__(self, config: RunConfig, token: str | None) -> None:
+        # The client's modules load here, before the thread starts: only the network waits overlap the
+        # extraction (imports hold the interpreter anyway), and no module is imported by two threads.
+        import connector_extractors.datagalaxy.push  # noqa: F401, PLC0415
+
         self._config = config
         self._token = token
         self._prepared: Prepared | None = None
