@@ -81,7 +81,7 @@ class TargetPreparation:
 
     `result()` waits for it and raises what it raised (a bad token, an unknown workspace, a source owned
     by another connection), so those errors surface where they did before, after the extraction; an
-    extraction that fails first wins, and `close()` releases the connection either way.
+    extraction that fails first wins and does not wait for it, and `close()` releases the connection.
     """
 
     def __init__(self, config: RunConfig, token: str | None) -> None:
@@ -110,7 +110,10 @@ class TargetPreparation:
         return self._prepared
 
     def close(self) -> None:
-        self._thread.join()
+        """Release the connection. A preparation still running (say, retrying an unavailable DataGalaxy
+        within the push budget) is not waited for: the extraction failed, and the run ends now."""
+        if self._thread.is_alive():
+            return  # a daemon thread: it ends with the process
         if self._prepared is not None:
             self._prepared.client.close()
 

@@ -149,6 +149,32 @@ def test_the_target_is_prepared_while_the_extraction_runs(
     assert "DataGalaxy is down (test)" in summary_of(env).message  # raised after the extraction succeeded
 
 
+def test_a_failed_extraction_does_not_wait_for_the_target(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DataGalaxy unreachable and retrying (here: never answering) does not hold a failed run back."""
+    from connector_extractors import push as push_module
+
+    release = threading.Event()
+
+    def prepare(config: object, token: object) -> object:
+        release.wait(60)
+        raise ConnectorError(ErrorCategory.TARGET_UNAVAILABLE, "DataGalaxy is down (test)")
+
+    monkeypatch.setattr(push_module, "prepare", prepare)
+    monkeypatch.setattr(entry, "_exit_on_sigterm", lambda: None)  # signal handlers: main thread only
+    monkeypatch.setenv("OLC_DATAGALAXY_TOKEN", "dg-token")
+    source = {"technology": "sqlite", "path": str(tmp_path / "absent.db")}
+    config = write_config(tmp_path, {"source": source, "target": TARGET})
+    codes: list[int] = []
+    run = threading.Thread(target=lambda: codes.append(entry.main(["--config", str(config)])), daemon=True)
+    run.start()
+    run.join(10)
+    release.set()
+    assert codes == [2], "the failed run waited for the target's preparation"
+    assert "absent.db" in summary_of(env).message
+
+
 def test_an_extraction_failure_wins_over_a_target_failure(env: Path, tmp_path: Path) -> None:
     """No token (the target's failure) and no database file (the extraction's): the source is named."""
     missing = tmp_path / "absent.db"
