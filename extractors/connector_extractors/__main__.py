@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
@@ -294,5 +294,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run() -> NoReturn:
+    """The console script: `main()`, then an exit that skips the interpreter's teardown.
+
+    Tearing down a process that holds a whole model (hundreds of thousands of objects, SQLAlchemy,
+    pydantic) costs 0.1 to 0.17 s for 2,000 tables, a tenth of a dry run, and has nothing left to do by
+    then: the output file, the summary and the connections are closed, the push is done. Standard
+    streams and log handlers are flushed first; a `main()` that raises exits the ordinary way.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

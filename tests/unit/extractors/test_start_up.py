@@ -96,3 +96,42 @@ def test_a_dry_run_does_not_load_the_check_or_the_push_step(tmp_path: Path) -> N
     assert code == 0
     assert "connector_extractors.check" not in modules
     assert "connector_extractors.push" not in modules
+
+
+@pytest.mark.parametrize("output", ["file", "stdout"])
+def test_the_console_entry_exits_fast_with_everything_written(tmp_path: Path, output: str) -> None:
+    """`run()` skips the interpreter's teardown: the output, the summary, the report and the log lines
+    must all be out before it, and the exit code must be main()'s."""
+    database = tmp_path / "exit.sqlite"
+    with sqlite3.connect(database) as conn:
+        tables = (f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT);" for i in range(300))
+        conn.executescript("".join(tables))
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"source": {"technology": "sqlite", "path": str(database)}}))
+    termination = tmp_path / "termination-log"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("extractors", "operator", "testbed")),
+        "OLC_TERMINATION_MESSAGE_PATH": str(termination),
+    }
+    document = tmp_path / "metadata.json"
+    target = str(document) if output == "file" else "-"
+    probe = "from connector_extractors.__main__ import run; run()"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), "--dry-run", "--output", target],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written = document.read_text() if output == "file" else proc.stdout[: proc.stdout.rindex("}") + 1]
+    assert len(json.loads(written)["schemas"][0]["tables"]) == 300  # the whole document, flushed
+    assert json.loads(termination.read_text())["result"] == "Succeeded"
+    assert "Online Connector import: Succeeded" in proc.stdout  # the report, flushed
+    assert "extracted 1 schemas, 300 tables" in proc.stderr  # the log, flushed
+
+    config.write_text(json.dumps({"source": {"technology": "sqlite", "path": str(tmp_path / "absent.db")}}))
+    failed = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), "--dry-run"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert failed.returncode == 2
+    assert json.loads(termination.read_text())["result"] == "Failed"
