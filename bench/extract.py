@@ -340,6 +340,9 @@ class WholeProcesses:
             self.env["PYTHONPATH"] = os.pathsep.join(str(root / part) for part in ("extractors", "testbed"))
         self.output = folder / "dry-run.json"
         self.simulator: Any = None
+        # Another checkout runs as `python -m` (its __main__ block, as its own console script would): the
+        # venv's console script names this checkout's entry function, which an older one may not have.
+        self.command = extractor_command() if root is None else [sys.executable, "-m", "connector_extractors"]
 
     def _config_file(self, name: str, config: dict[str, Any]) -> Path:
         path = self.folder / name
@@ -352,7 +355,7 @@ class WholeProcesses:
 
     def dry_run(self) -> dict[str, float]:
         config = self._config_file("dry-run.json.config", self.config)
-        argv = [*extractor_command(), "--config", str(config), "--dry-run", "--output", str(self.output)]
+        argv = [*self.command, "--config", str(config), "--dry-run", "--output", str(self.output)]
         return run_measured(argv, self.env)
 
     def import_run(self) -> dict[str, float]:
@@ -365,7 +368,7 @@ class WholeProcesses:
         config = self._config_file("import.json.config", {**self.config, "target": target})
         before = self.simulator.stats()
         figures = run_measured(
-            [*extractor_command(), "--config", str(config)], {**self.env, "OLC_DATAGALAXY_TOKEN": VALID_TOKEN}
+            [*self.command, "--config", str(config)], {**self.env, "OLC_DATAGALAXY_TOKEN": VALID_TOKEN}
         )
         after = self.simulator.stats()
         figures["server"] = float(after["serverSeconds"] - before["serverSeconds"])
