@@ -60,6 +60,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from connector_extractors.datagalaxy.throttle import DOCUMENTED_RATE, Throttle
 from connector_testbed.measuring import run_measured
 
 COLUMN_TYPES = {
@@ -395,7 +396,7 @@ class WholeProcesses:
 
 
 TARGET_READS = ("GET /v2/workspaces", "GET /v2/technologies", "GET /v2/attributes")
-THROTTLE_SPACING = 1.05 / 8  # the client's default spacing of request starts (throttle.py)
+THROTTLE_SPACING = Throttle(DOCUMENTED_RATE).interval  # the client's default spacing of request starts
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -504,9 +505,9 @@ def report_whole(figures: dict[str, dict[str, float]], in_process: dict[str, Any
     floor = max(after - 1, 0) * THROTTLE_SPACING
     print(
         f"  the client spaces request starts {THROTTLE_SPACING * 1000:.0f} ms apart (DataGalaxy's documented"
-        f" 8/s, 5 % margin): the {after:.0f} requests after the extraction take >= {floor:.2f} s however fast"
-        f" the service; i - d = {i['wall'] - d['wall']:.2f} s; i/d floor = 1 + {floor:.2f}/d ="
-        f" {1 + floor / d['wall']:.2f}"
+        f" {DOCUMENTED_RATE:g}/s, 5 % margin): the {after:.0f} requests after the extraction take"
+        f" >= {floor:.2f} s however fast the service; i - d = {i['wall'] - d['wall']:.2f} s;"
+        f" i/d floor = 1 + {floor:.2f}/d = {1 + floor / d['wall']:.2f}"
     )
     if "datahub" in figures:
         h = figures["datahub"]

@@ -58,20 +58,9 @@ def test_a_token_ending_with_a_newline_works_and_nothing_leaks(scenario: Scenari
 def test_the_token_secret_used_as_a_password_is_not_ready(scenario: Scenario) -> None:
     scenario.apply()
     token_secret = secret("dg-as-both", {"token": VALID_TOKEN}, labels={ALLOW_USE: "datagalaxy-token"})
-    scenario.cp.kubectl("apply", "-n", scenario.ns, "-f", "-", input=manifest(token_secret))
-    scenario.cp.kubectl(
-        "apply",
-        "-n",
-        scenario.ns,
-        "-f",
-        "-",
-        input=connection_manifest(
-            "misused",
-            scenario.db,
-            scenario.sim.url,
-            source={"passwordSecretRef": {"name": "dg-as-both", "key": "token"}},
-        ),
-    )
+    scenario.kubectl_apply(manifest(token_secret))
+    source = {"passwordSecretRef": {"name": "dg-as-both", "key": "token"}}
+    scenario.kubectl_apply(connection_manifest("misused", scenario.db, scenario.sim.url, source=source))
     verdict = wait_for(lambda: ready_reason(scenario, "misused"), what="Ready decided")
     status, reason, message = verdict
     assert (status, reason) == ("False", "SecretRoleMismatch")
@@ -82,20 +71,9 @@ def test_the_token_secret_used_as_a_password_is_not_ready(scenario: Scenario) ->
 def test_an_empty_secret_key_is_not_ready_naming_secret_and_key(scenario: Scenario) -> None:
     scenario.apply()
     empty = secret("empty-token", {"token": ""})
-    scenario.cp.kubectl("apply", "-n", scenario.ns, "-f", "-", input=manifest(empty))
-    scenario.cp.kubectl(
-        "apply",
-        "-n",
-        scenario.ns,
-        "-f",
-        "-",
-        input=connection_manifest(
-            "empty",
-            scenario.db,
-            scenario.sim.url,
-            target={"tokenSecretRef": {"name": "empty-token", "key": "token"}},
-        ),
-    )
+    scenario.kubectl_apply(manifest(empty))
+    target = {"tokenSecretRef": {"name": "empty-token", "key": "token"}}
+    scenario.kubectl_apply(connection_manifest("empty", scenario.db, scenario.sim.url, target=target))
     status, reason, message = wait_for(lambda: ready_reason(scenario, "empty"), what="Ready decided")
     assert (status, reason) == ("False", "SecretValueEmpty")
     assert "'empty-token'" in message

@@ -119,13 +119,13 @@ class Scenario:
         self, name: str = "shop", password: str | None = None, token: str = VALID_TOKEN, **spec: Any
     ) -> None:
         """Apply the Secrets and the connection, and wait until the connection is Ready."""
-        self.cp.kubectl(
-            "apply", "-n", self.ns, "-f", "-", input=secrets_manifest(password or self.db.password, token)
-        )
-        self.cp.kubectl(
-            "apply", "-n", self.ns, "-f", "-", input=connection_manifest(name, self.db, self.sim.url, **spec)
-        )
+        self.kubectl_apply(secrets_manifest(password or self.db.password, token))
+        self.kubectl_apply(connection_manifest(name, self.db, self.sim.url, **spec))
         wait_for(lambda: self.ready(name), what=f"{name} Ready")
+
+    def kubectl_apply(self, text: str) -> None:
+        """`kubectl apply -n <ns> -f -` of a manifest, as a namespace user does."""
+        self.cp.kubectl("apply", "-n", self.ns, "-f", "-", input=text)
 
     def ready(self, name: str = "shop") -> bool:
         ready = condition(self.get(name), "Ready")

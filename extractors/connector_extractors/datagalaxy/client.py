@@ -33,7 +33,7 @@ from connector_extractors.datagalaxy.retry import (
     parse_remaining,
     parse_retry_after,
 )
-from connector_extractors.datagalaxy.throttle import Throttle
+from connector_extractors.datagalaxy.throttle import DOCUMENTED_RATE, Throttle
 from connector_extractors.errors import ConnectorError, ErrorCategory
 
 log = logging.getLogger("connector_extractors.datagalaxy")
@@ -85,7 +85,7 @@ class DataGalaxyClient:
         api_url: str,
         token: str,
         budget_seconds: float = 600.0,
-        requests_per_second: float = 8.0,
+        requests_per_second: float = DOCUMENTED_RATE,
         *,
         legacy_credentials: bool = True,
         timeout_seconds: float = 60.0,

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+DOCUMENTED_RATE = 8.0  # requests/s beyond which DataGalaxy delays each request (API reference 2.31)
 MARGIN = 1.05  # spacing = MARGIN / rate
 
 

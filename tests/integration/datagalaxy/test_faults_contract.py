@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import pytest
 from connector_extractors.datagalaxy import DataGalaxyClient, push_metadata, resolve_target
 from connector_extractors.datagalaxy.bulktree import BatchLimits
 from connector_extractors.datagalaxy.retry import RetryPolicy
+from connector_extractors.datagalaxy.throttle import DOCUMENTED_RATE
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.metadata import Column, Schema, SourceMetadata, Table
 from connector_testbed.simulator import (
@@ -400,8 +400,7 @@ def test_a_whole_push_is_never_throttled_whichever_way_the_rate_is_counted(
     assert datagalaxy_simulator.stats()["throttled"] >= 1  # the model is on
     datagalaxy_simulator.reset()
     datagalaxy_simulator.set_limits(throttle_rps=8, throttle_model=model)
-    default_rate = inspect.signature(DataGalaxyClient).parameters["requests_per_second"].default
-    client = client_factory(requests_per_second=default_rate)  # what a run uses: 8 request starts/s
+    client = client_factory(requests_per_second=DOCUMENTED_RATE)  # what a run uses (the client's default)
     target = make_target(datagalaxy_simulator)
     outcome = push_metadata(
         client, resolve_target(client, target), wide_metadata(tables=30, columns_per_table=5), target,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connector_extractors.datagalaxy import DataGalaxyClient, push_metadata, resolve_target
+from connector_extractors.datagalaxy import DataGalaxyClient, ResolvedTarget, push_metadata, resolve_target
 from connector_extractors.datagalaxy.ownership import MARKER_PREFIX
 from connector_extractors.errors import ConnectorError, ErrorCategory
 from connector_extractors.metadata import Schema, SourceMetadata
@@ -48,6 +48,14 @@ def object_count(node: dict[str, Any]) -> int:
 
 def writes(sim: SimulatorServer) -> int:
     return sum(n for route, n in sim.stats()["byRoute"].items() if not route.startswith("GET "))
+
+
+def created_by_hand(client: DataGalaxyClient, sim: SimulatorServer, **attributes: str) -> ResolvedTarget:
+    """Source "shop" made by someone else (`POST /sources`), empty, with these attributes."""
+    resolved = resolve_target(client, make_target(sim))
+    body = {"name": "shop", "technicalName": "shop", "type": "Relational", **attributes}
+    client.send_json("POST", f"/sources/{resolved.version_id}", body)
+    return resolved
 
 
 def only_the_audit_schema() -> SourceMetadata:
@@ -161,12 +169,7 @@ def test_a_source_whose_external_id_is_not_a_marker_is_left_alone(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
     client = client_factory()
-    resolved = resolve_target(client, make_target(datagalaxy_simulator))
-    client.send_json(
-        "POST",
-        f"/sources/{resolved.version_id}",
-        {"name": "shop", "technicalName": "shop", "type": "Relational", "externalId": "crm-42"},
-    )
+    resolved = created_by_hand(client, datagalaxy_simulator, externalId="crm-42")
     a = owned_by(datagalaxy_simulator, "uid-a", "team/a")
     writes_before = writes(datagalaxy_simulator)
     with pytest.raises(ConnectorError, match="externalId 'crm-42', which is not an Online Connector marker"):
@@ -178,12 +181,7 @@ def test_an_unmarked_existing_source_is_claimed(
     datagalaxy_simulator: SimulatorServer, client_factory: ClientFactory
 ) -> None:
     client = client_factory()
-    resolved = resolve_target(client, make_target(datagalaxy_simulator))
-    client.send_json(
-        "POST",
-        f"/sources/{resolved.version_id}",
-        {"name": "shop", "technicalName": "shop", "type": "Relational"},
-    )
+    resolved = created_by_hand(client, datagalaxy_simulator)
     a = owned_by(datagalaxy_simulator, "uid-a", "team/a")
     push_metadata(client, resolved, sample_metadata(), a)
     assert (

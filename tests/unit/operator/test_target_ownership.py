@@ -149,18 +149,7 @@ def test_a_deleted_owner_hands_the_target_to_the_next() -> None:
 
 
 def test_the_run_configuration_names_the_owner_for_the_marker() -> None:
-    spec = OnlineConnectionSpec.model_validate(
-        {
-            "source": {
-                "technology": "postgresql",
-                "host": "db.example.com",
-                "database": "sales",
-                "username": "reader",
-                "passwordSecretRef": {"name": "db", "key": "password"},
-            },
-            "target": target(),
-        }
-    )
+    spec = OnlineConnectionSpec.model_validate(connection_spec())
     config = render(spec, namespace="team", name="shop", uid="uid-1", cluster_id="c-1")
     assert config.target is not None
     assert (config.target.owner_cluster, config.target.owner_connection, config.target.owner_uid) == (
