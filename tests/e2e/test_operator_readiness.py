@@ -9,6 +9,7 @@ import pytest
 
 from connector_testbed.control_plane import ControlPlane
 from tests.fixtures.operator import OperatorProcess
+from tests.support.manifests import connection_spec
 from tests.support.scenarios import condition, get_connection
 from tests.support.wait import wait_for
 
@@ -16,22 +17,18 @@ pytestmark = pytest.mark.e2e
 
 
 def connection_doc(name: str, **spec_overrides: Any) -> str:
-    spec: dict[str, Any] = {
-        "source": {
-            "technology": "postgresql",
+    spec = connection_spec(
+        source={
             "host": "127.0.0.1",
             "port": 5432,
-            "database": "sales",
-            "username": "reader",
             "passwordSecretRef": {"name": "db-credentials", "key": "password"},
         },
-        "target": {
+        target={
             "apiUrl": "http://127.0.0.1:9/v2",
             "tokenSecretRef": {"name": "dg-token", "key": "token"},
-            "workspace": "Sales",
             "sourceName": f"Sales DB {name}",  # one target source per connection
         },
-    }
+    )
     spec.update(spec_overrides)
     return json.dumps(
         {
